@@ -1,0 +1,143 @@
+// The canonical event (DESIGN.md, "The canonical event") after parsing,
+// validation, normalisation and pseudonymisation, plus the batch that carries
+// events, rejected records and catalogue rows from a source to a sink.
+//
+// Everything in an Event is safe to store: identities of the types that
+// IngestConfig::hashed_identity_types names (phone and e-mail by default) hold
+// the keyed hash (32 lower-case hex chars), never the raw value.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "omni/common/status.h"
+
+namespace omni::ingest {
+
+// Strong identifiers first: identity resolution ranks them in this order.
+enum class IdentityType : uint8_t {
+  kCustomerId = 0,
+  kMemberCard,
+  kPhone,
+  kEmail,
+  kSocialId,
+  kDeviceId,
+  kCookieId,
+};
+inline constexpr int kIdentityTypeCount = 7;
+
+// "customer_id", "member_card", "phone", "email", "social_id", "device_id", "cookie_id".
+std::string_view IdentityTypeName(IdentityType type);
+std::optional<IdentityType> ParseIdentityType(std::string_view name);
+
+struct Identity {
+  IdentityType type;
+  std::string value;  // normalised; the keyed-hash hex for hashed types
+  bool operator==(const Identity&) const = default;
+};
+
+struct Event {
+  std::string event_id;      // unique per event; derived deterministically when a format has none
+  int64_t ts_ms = 0;         // UTC, milliseconds since the epoch
+  int32_t tz_offset_min = 0; // the offset the source wrote (+480 for +08:00), for local-time analyses
+  std::string channel;       // one of IngestConfig::channels
+  std::string type;          // one of IngestConfig::event_types
+  std::vector<Identity> identities;  // at least one; no two of the same type
+  std::string item_id;       // empty when absent
+  std::optional<double> quantity;
+  std::optional<double> price;  // unit price
+  std::string currency;
+  std::string order_id;
+  std::string store_id;
+  std::string campaign_id;
+  std::string properties_json;  // a JSON object as compact text, "" when absent
+  int64_t line_no = 0;          // 1-based record number in the source, for explanations
+};
+
+// Why a record was rejected. Stable snake_case names: they are keys of the
+// import summary's "rejected_by_reason" and of the quarantine table.
+enum class RejectReason : uint8_t {
+  kInvalidJson = 0,
+  kInvalidUtf8,
+  kOversizedRecord,
+  kMissingField,       // a required field is absent or empty (field names which)
+  kWrongType,          // a field has the wrong JSON type (e.g. identities not an object)
+  kMissingIdentities,  // no usable identifier at all
+  kInvalidIdentity,    // unknown identity type, or a phone/e-mail that cannot be normalised
+  kUnknownChannel,
+  kUnknownEventType,
+  kBadTimestamp,
+  kBadNumber,          // price / quantity not a finite number
+  kNegativeQuantity,   // quantity < 0 on a purchase (refunds carry type "refund")
+  kNegativePrice,
+  kBadCsvRecord,       // wrong column count, unterminated quote
+  kErased,             // identifiers of a customer who asked to be forgotten (set by the store)
+};
+inline constexpr int kRejectReasonCount = 15;
+std::string_view RejectReasonName(RejectReason reason);
+
+struct RejectedRecord {
+  int64_t line_no = 0;
+  RejectReason reason;
+  std::string field;    // the offending field, "" when the record as a whole is bad
+  std::string message;  // human-readable, names line, field and value (never raw PII)
+  std::string raw;      // the record as read, truncated to 4 KiB; raw PII is masked
+};
+
+// A catalogue row (DESIGN.md: items & availability).
+struct Item {
+  std::string item_id;
+  std::string title;
+  std::string category_path;  // "Home > Kitchen > Mugs", "食品 > 饮料"
+  std::string brand;
+  std::optional<double> price;
+  std::string attributes_json;  // JSON object text, "" when absent
+};
+
+// Whether an item is sold, and in stock, in a channel and optionally a store.
+struct Availability {
+  std::string item_id;
+  std::string channel;   // "" = every channel
+  std::string store_id;  // "" = every store of the channel
+  bool sold = true;
+  std::optional<int64_t> stock;  // units on hand when known; 0 = out of stock
+};
+
+// One atomic unit from source to store: a sink commits all of it or none.
+struct Batch {
+  std::vector<Event> events;
+  std::vector<RejectedRecord> rejected;
+  std::vector<Item> items;
+  std::vector<Availability> availability;
+  int64_t first_line = 0;  // record numbers covered, inclusive
+  int64_t last_line = 0;
+  uint64_t bytes = 0;      // bytes of input covered, for progress
+  bool empty() const {
+    return events.empty() && rejected.empty() && items.empty() && availability.empty();
+  }
+};
+
+// What a sink did with one batch.
+struct BatchResult {
+  int64_t accepted = 0;    // new events stored
+  int64_t duplicates = 0;  // events whose event_id was already stored (or repeated in the batch)
+  int64_t erased = 0;      // events dropped because their identifiers were forgotten (tombstones)
+  int64_t items = 0;
+  int64_t availability = 0;
+};
+
+// Where batches go: the store implements this; tests use an in-memory one.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Durably commits the whole batch or nothing. `source` names the input
+  // ("orders.jsonl", "-", "http") for the quarantine; rejected records are
+  // stored there exactly once per (source, line_no, raw).
+  virtual StatusOr<BatchResult> Write(std::string_view source, Batch& batch) = 0;
+};
+
+}  // namespace omni::ingest
