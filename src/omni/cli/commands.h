@@ -1,0 +1,28 @@
+// Registration of each subcommand on the CLI11 app. Each Add* wires its flags
+// and registers the function to run when that (sub)command is chosen; Run()
+// calls the most specific chosen one after the whole line is parsed, so
+// global flags given after the subcommand (`omni import f --format json`)
+// are in effect.
+#pragma once
+
+#include <functional>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "omni/cli/context.h"
+
+namespace omni::cli {
+
+// A nested command (`demo generate`) is registered after its parent.
+using CommandRegistry = std::vector<std::pair<CLI::App*, std::function<Status()>>>;
+
+void AddImportCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
+void AddQuarantineCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
+void AddStatusCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
+void AddDemoCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
+// Commands of DESIGN.md not built yet: they answer "not available yet", exit 2.
+void AddPlannedCommands(CLI::App& app, Context& ctx, CommandRegistry& registry);
+
+}  // namespace omni::cli

@@ -1,0 +1,257 @@
+#include "omni/ingest/pipeline.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "omni/ingest/csv.h"
+
+namespace omni::ingest {
+namespace {
+
+// Reads whole records from a (possibly gzip-compressed) stream. Lines end in
+// '\n' (a trailing '\r' is dropped); with CSV framing a record continues over
+// newlines while a quoted field is open. A record longer than `max_bytes` is
+// cut to max_bytes + 1 bytes — enough for the format to see it is oversized
+// and reject it — while the rest is skipped, so one bad line cannot exhaust
+// memory.
+class RecordReader {
+ public:
+  RecordReader(gzFile file, RecordFraming framing, size_t max_bytes)
+      : file_(file), framing_(framing), max_bytes_(max_bytes), buf_(1 << 22) {}
+
+  // False at end of input. `line_no` is the first physical line of the record.
+  StatusOr<bool> Next(std::string_view& record, int64_t& line_no) {
+    record_.clear();
+    bool truncated = false;
+    line_no = next_line_ + 1;
+    for (;;) {
+      std::string_view line;
+      bool got = false;
+      OMNI_RETURN_IF_ERROR(NextLine(line, got));
+      if (!got) {
+        if (record_.empty() && !pending_) return false;
+        break;  // unterminated quote at end of file: hand over what we have
+      }
+      ++next_line_;
+      if (record_.size() + line.size() <= max_bytes_) {
+        record_.append(line);
+      } else if (!truncated) {
+        record_.append(line.substr(0, max_bytes_ + 1 - std::min(record_.size(), max_bytes_ + 1)));
+        truncated = true;
+      }
+      if (framing_ == RecordFraming::kLines || truncated || CsvRecordComplete(record_)) break;
+      record_.push_back('\n');
+      pending_ = true;
+    }
+    pending_ = false;
+    if (first_ && record_.size() >= 3 && record_.compare(0, 3, "\xEF\xBB\xBF") == 0) {
+      record_.erase(0, 3);  // UTF-8 byte-order mark written by spreadsheet exports
+    }
+    first_ = false;
+    record = record_;
+    return true;
+  }
+
+  int64_t compressed_offset() const { return static_cast<int64_t>(gzoffset(file_)); }
+
+ private:
+  // One physical line without its terminator; the view is valid until the next call.
+  Status NextLine(std::string_view& line, bool& got) {
+    for (;;) {
+      const char* start = buf_.data() + pos_;
+      const char* nl = static_cast<const char*>(memchr(start, '\n', end_ - pos_));
+      if (nl) {
+        size_t len = nl - start;
+        pos_ += len + 1;
+        line = std::string_view(start, len);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        got = true;
+        return Status::Ok();
+      }
+      if (eof_) {
+        if (pos_ == end_) {
+          got = false;
+          return Status::Ok();
+        }
+        line = std::string_view(start, end_ - pos_);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        pos_ = end_;
+        got = true;
+        return Status::Ok();
+      }
+      // Move the partial line to the front; grow when one line fills the buffer.
+      size_t rest = end_ - pos_;
+      if (pos_ > 0) {
+        memmove(buf_.data(), buf_.data() + pos_, rest);
+      } else if (rest == buf_.size()) {
+        buf_.resize(buf_.size() * 2);
+      }
+      pos_ = 0;
+      end_ = rest;
+      int n = gzread(file_, buf_.data() + end_, static_cast<unsigned>(buf_.size() - end_));
+      if (n < 0) {
+        int err = 0;
+        const char* msg = gzerror(file_, &err);
+        return Internal(std::string("read failed: ") + (msg ? msg : "unknown error"));
+      }
+      if (n == 0) eof_ = true;
+      end_ += static_cast<size_t>(n);
+    }
+  }
+
+  gzFile file_;
+  RecordFraming framing_;
+  size_t max_bytes_;
+  std::vector<char> buf_;
+  size_t pos_ = 0;
+  size_t end_ = 0;
+  bool eof_ = false;
+  bool first_ = true;
+  bool pending_ = false;
+  int64_t next_line_ = 0;
+  std::string record_;
+};
+
+// Single-producer single-consumer hand-off of batches to the writer thread.
+// Depth 2: one batch being written while the next is parsed.
+class BatchQueue {
+ public:
+  // False when the consumer failed and the producer should stop.
+  bool Push(Batch batch) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return queue_.size() < 2 || failed_; });
+    if (failed_) return false;
+    queue_.push_back(std::move(batch));
+    cv_.notify_all();
+    return true;
+  }
+  std::optional<Batch> Pop() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !queue_.empty() || closed_; });
+    if (queue_.empty()) return std::nullopt;
+    Batch b = std::move(queue_.front());
+    queue_.pop_front();
+    cv_.notify_all();
+    return b;
+  }
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+  void Fail() {
+    std::lock_guard lock(mu_);
+    failed_ = true;
+    queue_.clear();
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Batch> queue_;
+  bool closed_ = false;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+int64_t SourceSize(const std::string& path) {
+  if (path == "-") return 0;
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  return static_cast<int64_t>(st.st_size);
+}
+
+StatusOr<ImportSummary> ImportFile(const std::string& path, std::string_view source, Format& format,
+                                   EventSink& sink, const ImportOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  gzFile file = path == "-" ? gzdopen(dup(STDIN_FILENO), "rb") : gzopen(path.c_str(), "rb");
+  if (!file) return NotFound("cannot open '" + path + "'");
+  gzbuffer(file, 1 << 20);
+  struct Closer {
+    gzFile f;
+    ~Closer() { gzclose(f); }
+  } closer{file};
+
+  // Formats do their own size check; the reader only needs a bound that is
+  // never below it. 64 MiB is the hard ceiling for anything kept in memory.
+  RecordReader reader(file, format.framing(), 64u << 20);
+  ImportSummary summary;
+  std::string_view record;
+  int64_t line_no = 0;
+
+  if (format.has_header()) {
+    OMNI_ASSIGN_OR_RETURN(bool got, reader.Next(record, line_no));
+    if (!got) return InvalidArgument("'" + path + "' is empty: expected a header line");
+    Status st = format.Header(record);
+    if (!st.ok()) return InvalidArgument("'" + path + "' line " + std::to_string(line_no) + ": " + st.message());
+  }
+
+  BatchQueue queue;
+  Status writer_status;
+  std::string source_name(source);
+  std::thread writer([&] {
+    while (auto batch = queue.Pop()) {
+      for (const auto& r : batch->rejected) {
+        ++summary.rejected_by_reason[static_cast<size_t>(r.reason)];
+      }
+      summary.rejected += static_cast<int64_t>(batch->rejected.size());
+      StatusOr<BatchResult> result = sink.Write(source_name, *batch);
+      if (!result.ok()) {
+        writer_status = result.status();
+        queue.Fail();
+        return;
+      }
+      summary.accepted += result->accepted;
+      summary.duplicates += result->duplicates;
+      summary.erased += result->erased;
+      summary.items += result->items;
+      summary.availability += result->availability;
+    }
+  });
+
+  Batch batch;
+  int64_t in_batch = 0;
+  Status read_status;
+  for (;;) {
+    StatusOr<bool> got = reader.Next(record, line_no);
+    if (!got.ok()) {
+      read_status = got.status();
+      break;
+    }
+    if (!*got) break;
+    if (in_batch == 0) batch.first_line = line_no;
+    batch.last_line = line_no;
+    format.Parse(record, line_no, batch);
+    ++summary.records;
+    if (++in_batch >= options.batch_records) {
+      batch.bytes = static_cast<uint64_t>(reader.compressed_offset());
+      if (!queue.Push(std::move(batch))) break;
+      batch = Batch();
+      in_batch = 0;
+      if (options.progress) options.progress(reader.compressed_offset(), summary.records);
+    }
+  }
+  if (read_status.ok() && writer_status.ok() && in_batch > 0) {
+    batch.bytes = static_cast<uint64_t>(reader.compressed_offset());
+    queue.Push(std::move(batch));
+  }
+  queue.Close();
+  writer.join();
+  OMNI_RETURN_IF_ERROR(writer_status);
+  OMNI_RETURN_IF_ERROR(read_status);
+  summary.bytes = reader.compressed_offset();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace omni::ingest
