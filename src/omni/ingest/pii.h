@@ -35,7 +35,9 @@ StatusOr<PiiKey> LoadOrCreatePiiKey(const std::string& data_dir);
 // Errors are InvalidArgument with a message that names the type but not the
 // raw value (it may be PII).
 // Thread-compatible: use one Pseudonymiser per thread. Keeps a bounded cache
-// of recent raw→stored values because the same customer's phone recurs.
+// of raw→E.164 for the phone numbers that need libphonenumber's slow parse
+// (Chinese mobiles in the usual shapes take a fast path), because the same
+// customer's phone recurs.
 class Pseudonymiser {
  public:
   explicit Pseudonymiser(const IngestConfig& config);
@@ -44,6 +46,9 @@ class Pseudonymiser {
   Pseudonymiser& operator=(const Pseudonymiser&) = delete;
 
   StatusOr<std::string> Normalise(IdentityType type, std::string_view raw);
+  // The same, writing into `out` (reusing its capacity) instead of returning
+  // a new string; `out` is unspecified on error. For hot loops.
+  Status NormaliseTo(IdentityType type, std::string_view raw, std::string& out);
 
   // E.164 without hashing; exposed for tests and `omni customers show phone:...`.
   StatusOr<std::string> NormalisePhone(std::string_view raw) const;

@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include <chrono>
+#include <cstring>
 #include <condition_variable>
 #include <deque>
 #include <mutex>

@@ -32,6 +32,10 @@ struct StoreOptions {
   bool synchronous_full = false;  // fsync every commit (power-loss safe); slower
   int busy_timeout_ms = 10000;    // wait this long for another writer's lock
   bool read_only = false;
+  // Tests only: called at named points inside Write()'s transaction
+  // ("after_events", "before_commit"); a non-OK return aborts the batch as a
+  // real failure would, so tests can prove a failed batch leaves nothing.
+  std::function<Status(std::string_view point)> fail_point;
 };
 
 struct QuarantineEntry {
@@ -81,8 +85,13 @@ class Store : public ingest::EventSink {
   // availability (upsert) in one transaction.
   StatusOr<ingest::BatchResult> Write(std::string_view source, ingest::Batch& batch) override = 0;
 
+  // Records a running import and returns its id. Until FinishImport, this
+  // Store object's Write()s tag their events and quarantine rows with the id.
   virtual StatusOr<int64_t> BeginImport(std::string_view source, std::string_view format) = 0;
+  // Stores counts.accepted/duplicates/rejected/status (status "" = "done") and
+  // the finish time (counts.finished_at_ms, or now when 0).
   virtual Status FinishImport(int64_t import_id, const ImportRun& counts) = 0;
+  // Newest first.
   virtual StatusOr<std::vector<ImportRun>> ListImports(int64_t limit) = 0;
 
   // Newest first; reason "" = all reasons.
@@ -102,6 +111,13 @@ class Store : public ingest::EventSink {
   virtual StatusOr<std::optional<ingest::Item>> GetItem(std::string_view item_id) = 0;
   virtual Status ScanItems(const std::function<bool(const ingest::Item&)>& fn) = 0;
   virtual Status ScanAvailability(const std::function<bool(const ingest::Availability&)>& fn) = 0;
+
+  // Forgets identifiers (a customer's erasure request): from the next Write()
+  // on, in this and every other process, events carrying any of them are not
+  // stored and are counted in BatchResult::erased. Values must be in stored
+  // form (normalised; the keyed hash for hashed types). Events already stored
+  // are not touched here; purging them belongs to identity resolution.
+  virtual Status AddTombstones(const std::vector<ingest::Identity>& identities) = 0;
 };
 
 }  // namespace omni::store

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Ingest throughput: `omni import` against the Python/pandas import a user would otherwise write
+# (bench/ingest_reference.py), same files, same machine, same run. Reports events/s, peak memory
+# and the ratio.
+#   bash bench/ingest_bench.sh [EVENTS]        (default 2,000,000 generated events)
+# Uses ../shared/data/online-retail when present. Results: bench/out/ingest.json and a table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OMNI_EXTRA_PACKAGES="python3-pandas time" bash scripts/setup.sh
+events=${1:-2000000}
+omni=$PWD/build/apps/omni/omni
+out=$PWD/bench/out
+work=$(mktemp -d -t omni-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$out"
+
+peak_mib() { awk -F: '/Maximum resident set size/ {printf "%.1f", $2/1024}' "$1"; }
+
+run_omni() {  # name file format
+  local name=$1 file=$2 fmt=$3
+  rm -rf "$work/data-$name"
+  /usr/bin/time -v "$omni" --data "$work/data-$name" --format json import "$file" --as "$fmt" \
+    >"$work/$name.omni.json" 2>"$work/$name.omni.time"
+  echo "$(cat "$work/$name.omni.json")" "$(peak_mib "$work/$name.omni.time")"
+}
+
+echo "generating $events demo events..." >&2
+"$omni" --data "$work/gen" demo generate --out "$work/events.jsonl" --events "$events" \
+  --customers $((events / 25)) >/dev/null
+omni_jsonl=$(run_omni jsonl "$work/events.jsonl" jsonl)
+ref_jsonl=$(/usr/bin/python3 bench/ingest_reference.py jsonl "$work/events.jsonl" "$work/ref-jsonl.db")
+
+retail=../shared/data/online-retail/online_retail.csv.gz
+omni_retail="" ref_retail=""
+if [ -f "$retail" ]; then
+  zcat "$retail" >"$work/online_retail.csv"
+  omni_retail=$(run_omni retail "$work/online_retail.csv" online-retail)
+  ref_retail=$(/usr/bin/python3 bench/ingest_reference.py online-retail "$work/online_retail.csv" "$work/ref-retail.db")
+fi
+
+/usr/bin/python3 - "$omni_jsonl" "$ref_jsonl" "$omni_retail" "$ref_retail" "$out/ingest.json" <<'PY'
+import json, sys
+def omni(s):
+    if not s: return None
+    text, rss = s.rsplit(" ", 1)
+    d = json.loads(text); d["peak_rss_mib"] = float(rss); return d
+rows = []
+for name, o, r in (("jsonl (demo events)", omni(sys.argv[1]), json.loads(sys.argv[2])),
+                   ("online-retail csv", omni(sys.argv[3]), json.loads(sys.argv[4]) if sys.argv[4] else None)):
+    if not o: continue
+    rows.append({"input": name, "records": o["records"],
+                 "omni_records_per_s": round(o["records_per_second"]), "omni_peak_mib": o["peak_rss_mib"],
+                 "omni_accepted": o["accepted"], "omni_duplicates": o["duplicates"], "omni_rejected": o["rejected"],
+                 "reference_records_per_s": r["records_per_second"], "reference_peak_mib": r["peak_rss_mib"],
+                 "reference_accepted": r["accepted"], "reference_rejected": r["rejected"],
+                 "ratio": round(o["records_per_second"] / r["records_per_second"], 2)})
+json.dump(rows, open(sys.argv[5], "w"), indent=1)
+print(f"{'input':22} {'records':>9} {'omni rec/s':>11} {'omni MiB':>9} {'ref rec/s':>10} {'ref MiB':>8} {'ratio':>6}")
+for r in rows:
+    print(f"{r['input']:22} {r['records']:>9} {r['omni_records_per_s']:>11} {r['omni_peak_mib']:>9} "
+          f"{r['reference_records_per_s']:>10} {r['reference_peak_mib']:>8} {r['ratio']:>6}")
+PY

@@ -1,0 +1,5 @@
+#include "omni/demo/generator.h"
+
+#include <gtest/gtest.h>
+
+TEST(Placeholder, Builds) {}

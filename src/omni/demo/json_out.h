@@ -1,0 +1,36 @@
+// Text output helpers for the demo generator: a JSON string escaper and
+// number formatting that produce canonical JSONL, RFC 4180 CSV fields, and a
+// UTF-8 validator. The demo module may depend on omni_common only (it must be
+// usable to test ingest, which owns the parsers), so it carries its own small
+// writer instead of borrowing one from a later module.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace omni::demo {
+
+// Appends `s` as a JSON string literal, quotes included. Escapes '"', '\\'
+// and control characters (the short forms \b \f \n \r \t, else \u00XX);
+// bytes >= 0x80 are copied unchanged, so valid UTF-8 in gives valid UTF-8
+// out (the generator only feeds it valid UTF-8 except in lines it corrupts on
+// purpose).
+void AppendJsonString(std::string& out, std::string_view s);
+
+// Appends an integer in decimal.
+void AppendInt(std::string& out, int64_t v);
+
+// Appends an amount held in cents as a JSON number with no trailing zeros:
+// 5990 -> "59.9", 5900 -> "59", 5999 -> "59.99", -150 -> "-1.5". Money is
+// kept in integer cents so output never shows binary-float noise.
+void AppendCents(std::string& out, int64_t cents);
+
+// Appends one CSV field, quoted (with "" for ") only when it contains a comma,
+// quote, CR or LF, as RFC 4180 and every spreadsheet expect.
+void AppendCsvField(std::string& out, std::string_view s);
+
+// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
+}  // namespace omni::demo

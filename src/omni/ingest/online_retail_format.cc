@@ -1,0 +1,285 @@
+// "online-retail": the UCI Online Retail data set (Chen, Sain & Guo 2012), a
+// UK online gift retailer's invoice lines, 2010-12 .. 2011-12:
+//   InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+//
+// Mapping (docs/formats.md has the full table):
+//  - every line is one event on channel "web" (the retailer sells online only)
+//    with order_id = InvoiceNo, item_id = StockCode, quantity, price =
+//    UnitPrice, currency "GBP", properties.country = Country;
+//  - InvoiceDate ("2010-12-01 08:26:00", or the workbook's "12/1/2010 8:26")
+//    is UK wall-clock time, read as +00:00. During British Summer Time
+//    (2011-03-27 .. 2011-10-30) that is one hour later than the true UTC
+//    instant; the file carries no zone, and a fixed offset keeps the mapping
+//    reproducible;
+//  - type "purchase"; an invoice starting with 'C' is a cancellation: type
+//    "refund" with the quantity made positive (a refund of N units); an
+//    invoice starting with 'A' ("Adjust bad debt") and a non-C line with a
+//    negative quantity (stock write-offs: "damaged", "lost", ...) become
+//    "custom:adjustment" with the quantity as written and
+//    properties.non_product = true, so nothing in the file is lost but none
+//    of it counts as a sale;
+//  - CustomerID → customer_id (a trailing ".0" from spreadsheet exports is
+//    dropped); a line without one is a guest purchase, kept with cookie_id
+//    "guest-invoice:<InvoiceNo>" (one guest per invoice) and properties.guest;
+//  - postage, fees, discounts, manual lines, samples and gift vouchers (POST,
+//    DOT, C2, D, M, S, B, BANK CHARGES, AMAZONFEE, CRUK, gift_0001_*) are
+//    kept with properties.non_product = true so recommenders can skip them;
+//  - each product line also upserts the catalogue: Item{StockCode,
+//    Description, UnitPrice when > 0}; the latest non-empty values win. An
+//    Item is emitted only when they change, and at most once per item per
+//    batch (updated in place), so the catalogue costs a few thousand upserts
+//    per batch rather than one per line.
+// Event id: "online-retail:<InvoiceNo>:<StockCode>:<16 hex of BLAKE2b of the
+// line>". The file has 5,268 lines that repeat an earlier line byte for byte;
+// they get the same id and are counted as duplicates, not double sales.
+// Rejected: a negative UnitPrice (the two "Adjust bad debt" lines of
+// -11,062.06), unparsable numbers or dates, empty InvoiceNo or StockCode.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "omni/common/json_escape.h"
+#include "omni/ingest/csv_format_util.h"
+#include "omni/ingest/csv_formats.h"
+#include "omni/ingest/timestamp.h"
+
+namespace omni::ingest {
+namespace {
+
+enum Column { kInvoiceNo, kStockCode, kDescription, kQuantity, kInvoiceDate, kUnitPrice, kCustomerId, kCountry };
+constexpr std::array<std::string_view, 8> kColumnNames = {
+    "InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"};
+
+// Stock codes that are charges, fees or bookkeeping rather than products.
+bool IsNonProductCode(std::string_view code) {
+  static constexpr std::array<std::string_view, 11> kCodes = {
+      "POST", "DOT", "C2", "D", "M", "m", "S", "B", "BANK CHARGES", "AMAZONFEE", "CRUK"};
+  for (std::string_view c : kCodes) {
+    if (code == c) return true;
+  }
+  return code.substr(0, 5) == "gift_";  // gift vouchers: money, not merchandise
+}
+
+bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+// Reads 1..max_digits digits at `s[pos]`.
+bool ReadNumber(std::string_view s, size_t& pos, int max_digits, int64_t& out) {
+  size_t start = pos;
+  out = 0;
+  while (pos < s.size() && pos - start < static_cast<size_t>(max_digits) && s[pos] >= '0' && s[pos] <= '9') {
+    out = out * 10 + (s[pos] - '0');
+    ++pos;
+  }
+  return pos > start;
+}
+
+// The original workbook's "M/D/YYYY H:MM" (seconds optional), as UTC ms.
+bool ParseUsDateTime(std::string_view s, int64_t& ts_ms) {
+  size_t pos = 0;
+  int64_t month, day, year, hour, minute, second = 0;
+  auto expect = [&](char c) { return pos < s.size() && s[pos++] == c; };
+  if (!ReadNumber(s, pos, 2, month) || !expect('/') || !ReadNumber(s, pos, 2, day) || !expect('/') ||
+      !ReadNumber(s, pos, 4, year) || !expect(' ') || !ReadNumber(s, pos, 2, hour) || !expect(':') ||
+      !ReadNumber(s, pos, 2, minute)) {
+    return false;
+  }
+  if (pos < s.size() && (!expect(':') || !ReadNumber(s, pos, 2, second))) return false;
+  if (pos != s.size()) return false;
+  static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (year < 1970 || year > 2100 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) {
+    return false;
+  }
+  if (day > kDays[month - 1] + (month == 2 && IsLeap(year))) return false;
+  ts_ms = ((DaysFromCivil(year, month, day) * 24 + hour) * 60 + minute) * 60000 + second * 1000;
+  return true;
+}
+
+class OnlineRetailFormat final : public CsvFormatBase {
+ public:
+  explicit OnlineRetailFormat(const IngestConfig& config)
+      : CsvFormatBase(config, ','),
+        adjustment_type_(config.custom_type_prefix + "adjustment") {
+    columns_.fill(-1);
+  }
+
+  std::string_view name() const override { return "online-retail"; }
+  bool has_header() const override { return true; }
+
+  Status Header(std::string_view record) override {
+    CsvHeader header;
+    OMNI_RETURN_IF_ERROR(header.Parse(record, delimiter_));
+    OMNI_RETURN_IF_ERROR(header.Require("online-retail", {kColumnNames.begin(), kColumnNames.end()}));
+    for (size_t i = 0; i < kColumnNames.size(); ++i) columns_[i] = header.Find(kColumnNames[i]);
+    width_ = header.size();
+    return Status::Ok();
+  }
+
+  void Parse(std::string_view record, int64_t line_no, Batch& out) override {
+    if (!SplitOrReject(record, line_no, out)) return;
+    if (!CheckColumnCount(record, line_no, width_, out)) return;
+    Event& e = out.events.emplace_back();
+    if (!Fill(e, record, line_no, out)) out.events.pop_back();
+  }
+
+ private:
+  std::string_view Col(Column c) const { return Field(columns_[c]); }
+
+  bool Fill(Event& e, std::string_view record, int64_t line_no, Batch& out) {
+    auto reject = [&](RejectReason reason, Column c, std::string what) {
+      Reject(out, record, line_no, reason, kColumnNames[c], what);
+      return false;
+    };
+    std::string_view invoice = Col(kInvoiceNo);
+    std::string_view code = Col(kStockCode);
+    if (invoice.empty()) return reject(RejectReason::kMissingField, kInvoiceNo, "InvoiceNo is empty");
+    if (code.empty()) return reject(RejectReason::kMissingField, kStockCode, "StockCode is empty");
+
+    double quantity = 0;
+    std::string_view q = Col(kQuantity);
+    if (!ParseFiniteDouble(q, quantity)) {
+      return reject(RejectReason::kBadNumber, kQuantity, "Quantity " + DescribeValue(q) + " is not a number");
+    }
+    double price = 0;
+    std::string_view p = Col(kUnitPrice);
+    if (!ParseFiniteDouble(p, price)) {
+      return reject(RejectReason::kBadNumber, kUnitPrice, "UnitPrice " + DescribeValue(p) + " is not a number");
+    }
+    if (price < 0) return reject(RejectReason::kNegativePrice, kUnitPrice, "UnitPrice " + DescribeValue(p) + " is negative");
+
+    std::string_view date = Col(kInvoiceDate);
+    StatusOr<ParsedTime> t = ParseLocalTimestamp(date, 0);
+    if (t.ok()) {
+      e.ts_ms = t->ts_ms;
+    } else if (!ParseUsDateTime(date, e.ts_ms)) {
+      return reject(RejectReason::kBadTimestamp, kInvoiceDate,
+                    "InvoiceDate " + DescribeValue(date) + " is neither YYYY-MM-DD HH:MM:SS nor M/D/YYYY H:MM");
+    }
+    e.tz_offset_min = 0;
+
+    std::string_view customer = Col(kCustomerId);
+    if (customer.size() > 2 && customer.substr(customer.size() - 2) == ".0") customer.remove_suffix(2);
+    bool guest = customer.empty();
+    if (guest) {
+      guest_id_.assign("guest-invoice:");
+      guest_id_.append(invoice);
+      if (!AddIdentity(e, IdentityType::kCookieId, guest_id_, kColumnNames[kCustomerId], record, line_no, out)) {
+        return false;
+      }
+    } else if (!AddIdentity(e, IdentityType::kCustomerId, customer, kColumnNames[kCustomerId], record, line_no,
+                            out)) {
+      return false;
+    }
+
+    bool non_product = IsNonProductCode(code);
+    if (invoice.front() == 'C') {
+      e.type = "refund";
+      quantity = std::fabs(quantity);
+    } else if (invoice.front() == 'A' || quantity < 0) {
+      e.type = adjustment_type_;
+      non_product = true;
+    } else {
+      e.type = "purchase";
+    }
+
+    e.event_id.reserve(14 + invoice.size() + code.size() + 18);
+    e.event_id = "online-retail:";
+    e.event_id.append(invoice);
+    e.event_id.push_back(':');
+    e.event_id.append(code);
+    e.event_id.push_back(':');
+    AppendRecordHash(e.event_id, record);
+    e.channel = "web";
+    e.item_id.assign(code);
+    e.quantity = quantity;
+    e.price = price;
+    e.currency = "GBP";
+    e.order_id.assign(invoice);
+    e.line_no = line_no;
+
+    std::string_view country = Col(kCountry);
+    if (!country.empty() || guest || non_product) {
+      std::string& props = e.properties_json;
+      props.push_back('{');
+      if (!country.empty()) {
+        props += "\"country\":";
+        AppendJsonString(props, country);
+      }
+      if (guest) props += props.size() > 1 ? ",\"guest\":true" : "\"guest\":true";
+      if (non_product) props += props.size() > 1 ? ",\"non_product\":true" : "\"non_product\":true";
+      props.push_back('}');
+    }
+
+    if (!non_product) UpdateItem(code, Col(kDescription), price, out);
+    return true;
+  }
+
+  // Emits the item when its latest known title or price changed, so the
+  // catalogue ends as "later rows win" with one upsert per change instead of
+  // one per line.
+  void UpdateItem(std::string_view code, std::string_view description, double price, Batch& out) {
+    // Debian's abseil has its own string_view type for heterogeneous lookup.
+    auto it = items_.find(absl::string_view(code.data(), code.size()));
+    bool changed = it == items_.end();
+    if (changed) it = items_.emplace(std::string(code), KnownItem{}).first;
+    KnownItem& known = it->second;
+    if (!description.empty() && description != known.title) {
+      known.title.assign(description);
+      changed = true;
+    }
+    if (price > 0 && (!known.price || *known.price != price)) {
+      known.price = price;
+      changed = true;
+    }
+    // Nothing known yet (a first line with no description and price 0): an
+    // empty row would only blank out a title loaded from a catalogue.
+    if (!changed || (known.title.empty() && !known.price)) return;
+    // One row per item per batch: prices in this file flip between customer
+    // tiers line by line, and one upsert per flip would triple the writes.
+    // Each code has at most one row in a batch, so finding this code at its
+    // last slot means that row is in this batch; in a newer batch the slot
+    // holds another code or is out of range.
+    if (known.slot < out.items.size() && out.items[known.slot].item_id == code) {
+      Item& item = out.items[known.slot];
+      item.title = known.title;
+      item.price = known.price;
+      return;
+    }
+    known.slot = out.items.size();
+    Item& item = out.items.emplace_back();
+    item.item_id.assign(code);
+    item.title = known.title;
+    item.price = known.price;
+  }
+
+  struct KnownItem {
+    std::string title;
+    std::optional<double> price;
+    size_t slot = static_cast<size_t>(-1);  // index in the batch's items of the last row emitted
+  };
+
+  std::string adjustment_type_;
+  std::array<int, kColumnNames.size()> columns_;
+  size_t width_ = 0;
+  std::string guest_id_;
+  absl::flat_hash_map<std::string, KnownItem> items_;
+};
+
+}  // namespace
+
+std::unique_ptr<Format> MakeOnlineRetailFormat(const IngestConfig& config) {
+  return std::make_unique<OnlineRetailFormat>(config);
+}
+
+}  // namespace omni::ingest
