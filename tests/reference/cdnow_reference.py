@@ -5,8 +5,8 @@ Fits BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy
 way") and the Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and
 CLV") by maximum likelihood with scipy.optimize.minimize on the CDNOW fixture
 that omni's unit tests read, and prints the parameters and a few per-customer
-predictions. The golden values in src/omni/profile/clv_bgnbd_test.cc and
-clv_gamma_gamma_test.cc were copied from this script's output.
+predictions. The golden values in src/omni/profile/clv_bgnbd_test.cc,
+clv_gamma_gamma_test.cc and clv_test.cc were copied from this script's output.
 
 Written from the papers' formulas, not from omni's C++ (and without the
 lifetimes package, which Debian does not ship), so that the two agree only if

@@ -92,6 +92,12 @@ StatusOr<RfmSummary> BuildRfmSummary(const PurchaseHistory& h, const RfmOptions&
     return InvalidArgument(fmt::format("purchase history: {} amounts for {} purchases",
                                        h.amount.size(), h.ts_ms.size()));
   }
+  // All offsets first: one out of order would index past the purchases.
+  for (size_t c = 0; c + 1 < h.offsets.size(); ++c) {
+    if (h.offsets[c + 1] < h.offsets[c]) {
+      return InvalidArgument(fmt::format("purchase history: offsets decrease at customer {}", c));
+    }
+  }
   const bool with_amount = !h.amount.empty();
   const double days_per_unit = options.unit == TimeUnit::kDay ? 1.0 : 7.0;
   const int64_t end_day = DayOf(options.calibration_end_ms, options.utc_offset_ms);
@@ -101,9 +107,6 @@ StatusOr<RfmSummary> BuildRfmSummary(const PurchaseHistory& h, const RfmOptions&
   const size_t customers = h.offsets.size() - 1;
   for (size_t c = 0; c < customers; ++c) {
     const int64_t begin = h.offsets[c], end = h.offsets[c + 1];
-    if (end < begin) {
-      return InvalidArgument(fmt::format("purchase history: offsets decrease at customer {}", c));
-    }
     days.clear();
     for (int64_t k = begin; k < end; ++k) {
       const double amount = with_amount ? h.amount[k] : 0.0;
@@ -111,8 +114,9 @@ StatusOr<RfmSummary> BuildRfmSummary(const PurchaseHistory& h, const RfmOptions&
         return RowError(c,
                         fmt::format("purchase {}: amount ({}) must be finite and >= 0", k, amount));
       }
-      if (h.ts_ms[k] > options.calibration_end_ms) continue;
-      days.emplace_back(DayOf(h.ts_ms[k], options.utc_offset_ms), amount);
+      const int64_t day = DayOf(h.ts_ms[k], options.utc_offset_ms);
+      if (day > end_day) continue;
+      days.emplace_back(day, amount);
     }
     if (days.empty()) continue;
     std::sort(days.begin(), days.end());

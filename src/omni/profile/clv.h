@@ -85,7 +85,9 @@ struct PurchaseHistory {
 };
 
 struct RfmOptions {
-  // Purchases after this instant are ignored; T runs to its calendar day.
+  // The last day of the calibration period is this instant's calendar day:
+  // purchases on later days are ignored, and T runs to this day. The whole
+  // day counts, as in lifetimes, so a date at 00:00 means "up to that date".
   int64_t calibration_end_ms = 0;
   TimeUnit unit = TimeUnit::kWeek;
   // Days are calendar days at this offset from UTC (e.g. +8h for China), so
@@ -104,7 +106,7 @@ struct RfmOptions {
 //    weeks are fractional, as in the CDNOW summary, not calendar weeks);
 //  - monetary = mean day total over the repeat days (the first day's value is
 //    left out, as the Gamma-Gamma model expects); 0 when x == 0.
-// Customers without a purchase at or before the calibration end get no row;
+// Customers without a purchase on or before the calibration end day get no row;
 // RfmSummary::customer maps rows back to customers. InvalidArgument for
 // malformed offsets or a negative / non-finite amount (naming the customer
 // and purchase).
@@ -115,11 +117,12 @@ StatusOr<RfmSummary> BuildRfmSummary(const PurchaseHistory& history, const RfmOp
 struct FitOptions {
   // L2 penalty on the parameters, as lifetimes' penalizer_coef: the objective
   // minimised is -mean log-likelihood + penalizer_coef * sum(param^2). For
-  // BG/NBD, alpha is taken on lifetimes' internal time scale (max T = 10), so
-  // the same coefficient behaves as it does in lifetimes.
+  // BG/NBD, alpha is taken on lifetimes 0.11's internal time scale (time
+  // divided by the largest T), so the same coefficient behaves as there.
   double penalizer_coef = 0.0;
   // Independent local optimisations from different starting points; the best
-  // is kept (the likelihoods are not always unimodal in practice).
+  // is kept. Cheap (the data are merged once), and guards against a start
+  // that stalls on a flat ridge, which these likelihoods have.
   int starts = 3;
   // Per start.
   int max_evaluations = 5000;

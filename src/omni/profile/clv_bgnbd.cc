@@ -9,8 +9,9 @@
 //    distinct x, not per customer;
 //  - log(alpha + t) is needed only for the distinct time values (a day-based
 //    summary has a few hundred), so it is tabulated once per evaluation.
-// Time is rescaled so that max T = 10, as lifetimes does, which puts alpha
-// near 1 whatever the time unit and makes the penalizer comparable.
+// Time is rescaled so that the oldest customer's T is 1, as lifetimes 0.11
+// does: alpha then lands near 1 whatever the time unit, and penalizer_coef
+// acts on the same numbers as lifetimes'.
 #include "omni/profile/clv.h"
 
 #include <algorithm>
@@ -252,9 +253,9 @@ class BgNbdObjective {
 std::vector<std::vector<double>> Starts(int count) {
   static const std::vector<std::vector<double>> kBase = {
       {0.0, 0.0, 0.0, 0.0},
-      {-1.5, -1.0, -0.5, 1.0},
-      {0.5, 1.0, 1.0, 2.0},
-      {-0.5, 0.5, -1.5, -0.5},
+      {-1.5, -2.0, -0.5, 1.0},
+      {0.5, -1.0, 1.0, 2.0},
+      {-0.5, -3.0, -1.5, -0.5},
   };
   std::vector<std::vector<double>> starts;
   for (int i = 0; i < count; ++i) {
@@ -364,7 +365,7 @@ StatusOr<BgNbdFit> FitBgNbd(const RfmSummary& summary, const FitOptions& options
     return InvalidArgument("BG/NBD: no customer made a repeat purchase (every x is 0)");
   }
   const double max_T = *std::max_element(summary.T.begin(), summary.T.end());
-  const double scale = 10.0 / max_T;  // max_T > 0: some t_x > 0 and T >= t_x
+  const double scale = 1.0 / max_T;  // max_T > 0: some t_x > 0 and T >= t_x
   const BgNbdData data = Prepare(summary, scale);
   BgNbdObjective objective(data, options.penalizer_coef);
   const clv_internal::MinimiseResult m = clv_internal::MinimiseOverLogParams(

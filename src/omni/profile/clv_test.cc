@@ -62,8 +62,9 @@ TEST(ClvTest, MatchesScipyReference) {
 TEST(ClvTest, MatchesLifetimesQuickstart) {
   // lifetimes Quickstart: ggf.customer_lifetime_value(bgf, ..., time=12,
   // discount_rate=0.01) on the CDNOW summary prints 140.096218, 18.943466 and
-  // 38.180575 for customers 1-3. It leaves freq at "D", i.e. 30 model time
-  // units (here weeks) a month; the same setting reproduces its numbers.
+  // 38.180575 for customers 1-3. lifetimes counts a month as 30 model time
+  // units there (freq="D"; older releases always did), although this model
+  // is in weeks; the same setting reproduces its numbers.
   ClvOptions options;  // defaults: 12 months, 1%, 30 units a month
   ExpectRelativeNear(140.096218,
                      CustomerLifetimeValue(kBgNbd, kGammaGamma, 2, 30.43, 38.86, 22.35, options),
@@ -122,18 +123,19 @@ TEST(ClvTest, TimeUnits) {
   EXPECT_EQ(UnitsPerMonth(TimeUnit::kWeek), 4.345);
 }
 
-// Four customers around a calibration end of day 121, 12:00 UTC.
+// Four customers around a calibration end of day 121 (at 12:00 UTC).
 PurchaseHistory History() {
   PurchaseHistory h;
-  h.offsets = {0, 5, 5, 6, 7};
+  h.offsets = {0, 5, 5, 6, 8};
   h.ts_ms = {// Customer 0, out of order; two purchases on day 100 are one trip.
              114 * kDay + 9 * kHour, 100 * kDay + 10 * kHour, 100 * kDay + 15 * kHour, 107 * kDay,
              200 * kDay,
              // Customer 1 has no purchases; customer 2 bought only after the end.
              122 * kDay,
-             // Customer 3 bought first on the last day, before the end.
-             121 * kDay + 8 * kHour};
-  h.amount = {30, 10, 5, 20, 99, 7, 12};
+             // Customer 3 bought first on the last day, before and after the
+             // end instant: the whole last day counts, as one purchase.
+             121 * kDay + 8 * kHour, 121 * kDay + 20 * kHour};
+  h.amount = {30, 10, 5, 20, 99, 7, 12, 3};
   return h;
 }
 
@@ -199,16 +201,19 @@ TEST(RfmSummaryTest, RejectsMalformedHistory) {
   RfmOptions options;
   options.calibration_end_ms = 121 * kDay;
   PurchaseHistory h = History();
-  h.amount[6] = -12;
+  h.amount[7] = -3;
   StatusOr<RfmSummary> s = BuildRfmSummary(h, options);
   EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(s.status().message(), AllOf(HasSubstr("customer 3"), HasSubstr("amount")));
 
   h = History();
-  h.offsets.back() = 6;
+  h.offsets.back() = 7;
   EXPECT_EQ(BuildRfmSummary(h, options).status().code(), StatusCode::kInvalidArgument);
   h = History();
-  h.offsets = {0, 5, 4, 6, 7};
+  h.offsets = {0, 5, 4, 6, 8};
+  EXPECT_EQ(BuildRfmSummary(h, options).status().code(), StatusCode::kInvalidArgument);
+  h = History();
+  h.offsets = {0, 9, 5, 6, 8};  // customer 0 would run past the purchases
   EXPECT_EQ(BuildRfmSummary(h, options).status().code(), StatusCode::kInvalidArgument);
   h = History();
   h.amount.pop_back();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -118,7 +119,8 @@ Status SeedPlusPlus(const RowMatrix& x, int k, std::mt19937_64& rng, std::vector
   seeds->push_back(UniformIndex(rng, n));
   std::vector<double> closest(static_cast<size_t>(n));
   const double* first = x.data() + seeds->back() * d;
-  for (int64_t i = 0; i < n; ++i) closest[static_cast<size_t>(i)] = SquaredDistance(x.data() + i * d, first, d);
+  for (int64_t i = 0; i < n; ++i)
+    closest[static_cast<size_t>(i)] = SquaredDistance(x.data() + i * d, first, d);
   std::vector<double> cumulative(static_cast<size_t>(n));
   std::vector<double> candidate_dist(static_cast<size_t>(n));
   std::vector<double> best_dist(static_cast<size_t>(n));
@@ -212,6 +214,18 @@ void UpdateCenters(const RowMatrix& x, const std::vector<int32_t>& labels, const
   }
 }
 
+bool AllClustersUsed(const std::vector<int32_t>& labels, int k) {
+  std::vector<char> used(static_cast<size_t>(k), 0);
+  int count = 0;
+  for (int32_t l : labels) {
+    if (!used[static_cast<size_t>(l)]) {
+      used[static_cast<size_t>(l)] = 1;
+      if (++count == k) return true;
+    }
+  }
+  return false;
+}
+
 Status LloydRun(const RowMatrix& x, const KMeansOptions& o, double tol, uint64_t run_seed, Run* run) {
   std::mt19937_64 rng(run_seed);
   OMNI_RETURN_IF_ERROR(SeedPlusPlus(x, o.k, rng, &run->seeds));
@@ -233,7 +247,9 @@ Status LloydRun(const RowMatrix& x, const KMeansOptions& o, double tol, uint64_t
     run->iterations = it;
     bool same = new_labels == run->labels;
     run->labels.swap(new_labels);
-    if (same || shift <= tol) {
+    // Stopping on a small shift must not leave a cluster empty: the next
+    // update would relocate it.
+    if (same || (shift <= tol && AllClustersUsed(run->labels, o.k))) {
       run->converged = true;
       break;
     }
@@ -288,13 +304,13 @@ SilhouetteResult SilhouetteOfRows(const RowMatrix& x, const std::vector<int32_t>
       g.noalias() = p.middleRows(i0, rows_here) * p.transpose();
       for (int64_t r = 0; r < rows_here; ++r) {
         int64_t i = i0 + r;
-        double* dist = g.data() + r * s;
-        for (int64_t j = 0; j < s; ++j) dist[j] = std::sqrt(std::max(0.0, sq[i] + sq[j] - 2 * dist[j]));
+        // Eigen's array sqrt is SIMD; std::sqrt in a loop is not (errno).
+        Eigen::Map<Eigen::ArrayXd> dist(g.data() + r * s, s);
+        dist = (sq[i] + sq.array() - 2 * dist).max(0.0).sqrt();
         dist[i] = 0;
         for (int c = 0; c < k; ++c) {
-          double sum = 0;
-          for (int64_t j = start[static_cast<size_t>(c)]; j < start[static_cast<size_t>(c) + 1]; ++j) sum += dist[j];
-          sums[static_cast<size_t>(c)] = sum;
+          int64_t begin = start[static_cast<size_t>(c)];
+          sums[static_cast<size_t>(c)] = dist.segment(begin, start[static_cast<size_t>(c) + 1] - begin).sum();
         }
         int32_t own = label[static_cast<size_t>(i)];
         int64_t own_size = start[static_cast<size_t>(own) + 1] - start[static_cast<size_t>(own)];
@@ -352,7 +368,8 @@ std::string ColumnName(const std::vector<std::string>& names, int64_t c) {
 StatusOr<KMeansOptions> KMeansOptions::Parse(std::string_view text) {
   OMNI_ASSIGN_OR_RETURN(Spec spec, Spec::Parse(text));
   if (spec.name() != "kmeans") {
-    return InvalidArgument("spec '" + std::string(text) + "': expected kmeans:..., got '" + spec.name() + "'");
+    return InvalidArgument("spec '" + std::string(text) + "': expected kmeans:..., got '" + spec.name() +
+                           "'");
   }
   OMNI_RETURN_IF_ERROR(spec.CheckKnown(
       {kK.key, kNInit.key, kMaxIter.key, kTolKey, kSeed.key, kThreads.key, kSilhouetteSample.key}));
@@ -388,7 +405,8 @@ std::string KMeansOptions::ToSpec() const {
 
 std::string KMeansOptions::Help() {
   std::string out;
-  auto line = [&](std::string_view key, const std::string& def, const std::string& range, std::string_view help) {
+  auto line = [&](std::string_view key, const std::string& def, const std::string& range,
+                  std::string_view help) {
     std::string left = std::string(key) + "=" + def;
     left.resize(std::max<size_t>(left.size() + 2, 26), ' ');
     out += left + range + "  " + std::string(help) + "\n";
@@ -434,9 +452,9 @@ StatusOr<KMeansResult> FitKMeans(const Eigen::MatrixXd& features, const KMeansOp
     auto col = features.col(c);
     for (int64_t i = 0; i < n; ++i) {
       if (!std::isfinite(col[i])) {
-        return InvalidArgument("k-means: row index " + std::to_string(i) + ", " + ColumnName(column_names, c) +
-                               " is " + (std::isnan(col[i]) ? "NaN" : "infinite") +
-                               "; fill or drop missing values first");
+        return InvalidArgument(
+            "k-means: row index " + std::to_string(i) + ", " + ColumnName(column_names, c) + " is " +
+            (std::isnan(col[i]) ? "NaN" : "infinite") + "; fill or drop missing values first");
       }
     }
     double mean = col.mean();
@@ -471,7 +489,8 @@ StatusOr<KMeansResult> FitKMeans(const Eigen::MatrixXd& features, const KMeansOp
   Run best;
   for (int r = 0; r < o.n_init; ++r) {
     Run run;
-    OMNI_RETURN_IF_ERROR(LloydRun(x, o, tol, SplitMix64(o.seed + 0x632BE59BD9B4E019ull * static_cast<uint64_t>(r)), &run));
+    OMNI_RETURN_IF_ERROR(
+        LloydRun(x, o, tol, SplitMix64(o.seed + 0x632BE59BD9B4E019ull * static_cast<uint64_t>(r)), &run));
     if (r == 0 || run.inertia < best.inertia) {
       best = std::move(run);
       result.best_init = r;

@@ -50,12 +50,12 @@
 namespace omni::profile {
 
 struct KMeansOptions {
-  int k = 8;                     // number of clusters, >= 2
-  int n_init = 4;                // seedings tried; the lowest inertia wins
-  int max_iter = 300;            // Lloyd iterations per seeding
-  double tol = 1e-4;             // convergence, relative to the mean column variance
-  uint64_t seed = 42;            // all randomness derives from it
-  int threads = 2;               // for the assignment step and the silhouette
+  int k = 8;                          // number of clusters, >= 2
+  int n_init = 4;                     // seedings tried; the lowest inertia wins
+  int max_iter = 300;                 // Lloyd iterations per seeding
+  double tol = 1e-4;                  // convergence, relative to the mean column variance
+  uint64_t seed = 42;                 // all randomness derives from it
+  int threads = 2;                    // for the assignment step and the silhouette
   int64_t silhouette_sample = 10000;  // exact silhouette up to this many rows
 
   // "kmeans:k=5,n_init=4,max_iter=100,tol=1e-4,seed=42,threads=2,silhouette_sample=10000";
@@ -69,24 +69,24 @@ struct KMeansOptions {
 };
 
 struct KMeansResult {
-  std::vector<int32_t> labels;            // per row, in [0, k)
-  Eigen::MatrixXd centroids;              // k x d, in the input's units
-  Eigen::MatrixXd standardized_centroids; // k x d, in standard deviations from the mean
-  std::vector<int64_t> cluster_sizes;     // k; every cluster is non-empty
-  double inertia = 0;                     // in standardised units, as scikit-learn reports it
-  int iterations = 0;                     // Lloyd iterations of the winning seeding
-  bool converged = false;                 // false when it stopped at max_iter
-  int best_init = 0;                      // which seeding won, 0-based
-  std::vector<int64_t> seed_rows;         // the rows k-means++ chose for the winning seeding
+  std::vector<int32_t> labels;             // per row, in [0, k)
+  Eigen::MatrixXd centroids;               // k x d, in the input's units
+  Eigen::MatrixXd standardized_centroids;  // k x d, in standard deviations from the mean
+  std::vector<int64_t> cluster_sizes;      // k; 0 only if max_iter ended on an emptied cluster
+  double inertia = 0;                      // in standardised units, as scikit-learn reports it
+  int iterations = 0;                      // Lloyd iterations of the winning seeding
+  bool converged = false;                  // false when it stopped at max_iter
+  int best_init = 0;                       // which seeding won, 0-based
+  std::vector<int64_t> seed_rows;          // the rows k-means++ chose for the winning seeding
 
   // Mean silhouette in [-1, 1] (NaN only if the sample held a single cluster).
   double silhouette = 0;
-  bool silhouette_exact = true;           // false: computed on a random sample
-  int64_t silhouette_rows = 0;            // rows it was computed over
+  bool silhouette_exact = true;  // false: computed on a random sample
+  int64_t silhouette_rows = 0;   // rows it was computed over
 
-  Eigen::VectorXd feature_mean;           // d; standardised = (x - mean) / scale
-  Eigen::VectorXd feature_scale;          // d; 1 for constant columns
-  std::vector<int> constant_columns;      // 0-based
+  Eigen::VectorXd feature_mean;       // d; standardised = (x - mean) / scale
+  Eigen::VectorXd feature_scale;      // d; 1 for constant columns
+  std::vector<int> constant_columns;  // 0-based
 };
 
 // Clusters the rows of `features` (n customers x d features). `column_names`

@@ -30,7 +30,8 @@ struct Fixture {
 };
 
 Fixture LoadBlobs() {
-  std::filesystem::path path = std::filesystem::path(__FILE__).parent_path() / "testdata" / "kmeans_blobs.csv";
+  std::filesystem::path path =
+      std::filesystem::path(__FILE__).parent_path() / "testdata" / "kmeans_blobs.csv";
   std::ifstream in(path);
   OMNI_CHECK(in.good());
   Fixture f;
@@ -153,7 +154,8 @@ TEST(KMeansTest, SameSeedSameResultWhateverTheThreads) {
 TEST(KMeansTest, PlusPlusSeedsAreDistinctPoints) {
   // Three distinct points, each repeated 50 times: k=3 must seed one of each.
   Eigen::MatrixXd x(150, 2);
-  for (int i = 0; i < 150; ++i) x.row(i) << (i % 3 == 0 ? 0.0 : i % 3 == 1 ? 1.0 : 5.0), (i % 3 == 2 ? 1.0 : 0.0);
+  for (int i = 0; i < 150; ++i)
+    x.row(i) << (i % 3 == 0 ? 0.0 : i % 3 == 1 ? 1.0 : 5.0), (i % 3 == 2 ? 1.0 : 0.0);
   for (uint64_t seed = 0; seed < 20; ++seed) {
     KMeansOptions o;
     o.k = 3;

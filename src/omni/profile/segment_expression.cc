@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstring>
 #include <system_error>
 
 namespace omni::profile {
@@ -17,12 +16,18 @@ enum class CmpOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
 
 std::string_view CmpOpText(CmpOp op) {
   switch (op) {
-    case CmpOp::kEq: return "==";
-    case CmpOp::kNe: return "!=";
-    case CmpOp::kLt: return "<";
-    case CmpOp::kLe: return "<=";
-    case CmpOp::kGt: return ">";
-    case CmpOp::kGe: return ">=";
+    case CmpOp::kEq:
+      return "==";
+    case CmpOp::kNe:
+      return "!=";
+    case CmpOp::kLt:
+      return "<";
+    case CmpOp::kLe:
+      return "<=";
+    case CmpOp::kGt:
+      return ">";
+    case CmpOp::kGe:
+      return ">=";
   }
   return "?";
 }
@@ -30,30 +35,39 @@ std::string_view CmpOpText(CmpOp op) {
 // `4 <= x` is `x >= 4`.
 CmpOp Mirror(CmpOp op) {
   switch (op) {
-    case CmpOp::kLt: return CmpOp::kGt;
-    case CmpOp::kLe: return CmpOp::kGe;
-    case CmpOp::kGt: return CmpOp::kLt;
-    case CmpOp::kGe: return CmpOp::kLe;
-    default: return op;
+    case CmpOp::kLt:
+      return CmpOp::kGt;
+    case CmpOp::kLe:
+      return CmpOp::kGe;
+    case CmpOp::kGt:
+      return CmpOp::kLt;
+    case CmpOp::kGe:
+      return CmpOp::kLe;
+    default:
+      return op;
   }
 }
 
 template <typename T>
 inline bool Compare(CmpOp op, const T& a, const T& b) {
   switch (op) {
-    case CmpOp::kEq: return a == b;
-    case CmpOp::kNe: return a != b;
-    case CmpOp::kLt: return a < b;
-    case CmpOp::kLe: return a <= b;
-    case CmpOp::kGt: return a > b;
-    case CmpOp::kGe: return a >= b;
+    case CmpOp::kEq:
+      return a == b;
+    case CmpOp::kNe:
+      return a != b;
+    case CmpOp::kLt:
+      return a < b;
+    case CmpOp::kLe:
+      return a <= b;
+    case CmpOp::kGt:
+      return a > b;
+    case CmpOp::kGe:
+      return a >= b;
   }
   return false;
 }
 
-bool IsIdentStart(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
+bool IsIdentStart(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
 bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -125,13 +139,12 @@ size_t Utf8SequenceLength(std::string_view s, size_t i, uint32_t* code_point) {
 // Terminals draw East Asian wide characters in two cells; the caret line
 // must account for that to point at the right character.
 bool IsWide(uint32_t cp) {
-  return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0x303E) ||
-         (cp >= 0x3041 && cp <= 0x33FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
-         (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xA000 && cp <= 0xA4CF) ||
-         (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-         (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
-         (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) ||
-         (cp >= 0x1F900 && cp <= 0x1F9FF) || (cp >= 0x20000 && cp <= 0x3FFFD);
+  return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0x303E) || (cp >= 0x3041 && cp <= 0x33FF) ||
+         (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xA000 && cp <= 0xA4CF) ||
+         (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
+         (cp >= 0xFF00 && cp <= 0xFF60) || (cp >= 0xFFE0 && cp <= 0xFFE6) ||
+         (cp >= 0x1F300 && cp <= 0x1F64F) || (cp >= 0x1F900 && cp <= 0x1F9FF) ||
+         (cp >= 0x20000 && cp <= 0x3FFFD);
 }
 
 // "column C: message\n  <line>\n  <caret>" for the byte offset `pos`.
@@ -191,17 +204,30 @@ std::string FormatNumber(double v) {
 // ---------------------------------------------------------------- lexer
 
 enum class Tok : uint8_t {
-  kEnd, kError, kPath, kNumber, kString, kTrue, kFalse,
-  kLParen, kRParen, kComma, kCmp, kAnd, kOr, kNot, kIn,
+  kEnd,
+  kError,
+  kPath,
+  kNumber,
+  kString,
+  kTrue,
+  kFalse,
+  kLParen,
+  kRParen,
+  kComma,
+  kCmp,
+  kAnd,
+  kOr,
+  kNot,
+  kIn,
 };
 
 struct Token {
   Tok kind = Tok::kEnd;
-  size_t pos = 0;     // byte offset in the text
-  size_t len = 0;     // bytes of source text
+  size_t pos = 0;  // byte offset in the text
+  size_t len = 0;  // bytes of source text
   CmpOp op = CmpOp::kEq;
   double number = 0;
-  std::string text;   // a path, a decoded string, or the error message
+  std::string text;  // a path, a decoded string, or the error message
 };
 
 // Tokenises the whole text up front. A lexical error becomes a kError token
@@ -250,8 +276,7 @@ std::vector<Token> Lex(std::string_view s) {
       size_t j = i + 1;
       while (j < s.size()) {
         char d = s[j];
-        if (IsIdentChar(d) || d == '.' ||
-            ((d == '+' || d == '-') && (s[j - 1] == 'e' || s[j - 1] == 'E'))) {
+        if (IsIdentChar(d) || d == '.' || ((d == '+' || d == '-') && (s[j - 1] == 'e' || s[j - 1] == 'E'))) {
           ++j;
         } else {
           break;
@@ -266,9 +291,8 @@ std::vector<Token> Lex(std::string_view s) {
       }
       if (ec != std::errc() || ptr != lit.data() + lit.size()) {
         error(i, "bad number '" + std::string(lit) + "'" +
-                     (IsIdentChar(lit.back()) && IsDigit(lit[0])
-                          ? " (field names start with a letter or '_')"
-                          : ""));
+                     (IsIdentChar(lit.back()) && IsDigit(lit[0]) ? " (field names start with a letter or '_')"
+                                                                 : ""));
         return out;
       }
       t.kind = Tok::kNumber;
@@ -351,15 +375,22 @@ struct Operand {
   bool is_field = false;
   FieldType type = FieldType::kNumber;  // a literal's type is number, bool or string
   int field = -1;
-  std::string name;                      // field name, for ToString and messages
+  std::string name;  // field name, for ToString and messages
   double number = 0;
   bool boolean = false;
   std::string str;
-  size_t pos = 0;                        // byte offset, for messages
+  size_t pos = 0;  // byte offset, for messages
 };
 
 enum class NodeKind : uint8_t {
-  kOr, kAnd, kNot, kConst, kBoolField, kCompare, kSetHas, kInList,
+  kOr,
+  kAnd,
+  kNot,
+  kConst,
+  kBoolField,
+  kCompare,
+  kSetHas,
+  kInList,
 };
 
 struct Node {
@@ -521,8 +552,8 @@ class Parser {
     if (t.kind == Tok::kCmp) {
       Next();
       Operand rhs;
-      OMNI_RETURN_IF_ERROR(ParseOperand("a field or a value after '" + std::string(CmpOpText(t.op)) + "'",
-                                        &rhs));
+      OMNI_RETURN_IF_ERROR(
+          ParseOperand("a field or a value after '" + std::string(CmpOpText(t.op)) + "'", &rhs));
       return MakeCompare(std::move(lhs), t, std::move(rhs), result);
     }
     bool negated = t.kind == Tok::kNot && Peek(1).kind == Tok::kIn;
@@ -550,15 +581,16 @@ class Parser {
       node.kind = NodeKind::kBoolField;
       node.lhs = std::move(lhs);
     } else if (lhs.is_field) {
-      std::string hint = lhs.type == FieldType::kNumber      ? lhs.name + " > 0"
-                         : lhs.type == FieldType::kString    ? lhs.name + " == \"...\""
-                                                             : "\"...\" in " + lhs.name;
+      std::string hint = lhs.type == FieldType::kNumber   ? lhs.name + " > 0"
+                         : lhs.type == FieldType::kString ? lhs.name + " == \"...\""
+                                                          : "\"...\" in " + lhs.name;
       return ErrorAt(text_, lhs.pos,
                      "'" + lhs.name + "' is a " + std::string(FieldTypeName(lhs.type)) +
                          ", not a condition (did you mean " + hint + "?)");
     } else {
-      return ErrorAt(text_, lhs.pos, "a " + std::string(FieldTypeName(lhs.type)) +
-                                         " on its own is not a condition; compare it with a field");
+      return ErrorAt(text_, lhs.pos,
+                     "a " + std::string(FieldTypeName(lhs.type)) +
+                         " on its own is not a condition; compare it with a field");
     }
     *result = Add(std::move(node));
     return Status::Ok();
@@ -640,8 +672,8 @@ class Parser {
       return ErrorAt(text_, rhs.pos, "type mismatch: " + TypeOf(lhs) + " but " + TypeOf(rhs));
     }
     if (lhs.type == FieldType::kBool && op != CmpOp::kEq && op != CmpOp::kNe) {
-      return ErrorAt(text_, op_token.pos, "'" + std::string(CmpOpText(op_token.op)) +
-                                              "' does not apply to bools; use == or !=");
+      return ErrorAt(text_, op_token.pos,
+                     "'" + std::string(CmpOpText(op_token.op)) + "' does not apply to bools; use == or !=");
     }
     Node node;
     node.kind = NodeKind::kCompare;
@@ -663,8 +695,10 @@ class Parser {
       }
       if (lhs.type == FieldType::kStringSet) {
         return ErrorAt(text_, lhs.pos,
-                       "'" + lhs.name + "' is a string set; to ask for any of several values write "
-                       "\"a\" in " + lhs.name + " or \"b\" in " + lhs.name);
+                       "'" + lhs.name +
+                           "' is a string set; to ask for any of several values write "
+                           "\"a\" in " +
+                           lhs.name + " or \"b\" in " + lhs.name);
       }
       if (lhs.type == FieldType::kBool) {
         return ErrorAt(text_, lhs.pos, "'" + lhs.name + "' is a bool; use == or !=");
@@ -700,13 +734,12 @@ class Parser {
     Operand set;
     OMNI_RETURN_IF_ERROR(ParseOperand("a string-set field or a (list) after 'in'", &set));
     if (!set.is_field || set.type != FieldType::kStringSet) {
-      return ErrorAt(text_, set.pos,
-                     "'in' needs a string-set field or a parenthesised list on its right, but " +
-                         TypeOf(set));
+      return ErrorAt(
+          text_, set.pos,
+          "'in' needs a string-set field or a parenthesised list on its right, but " + TypeOf(set));
     }
     if (lhs.type != FieldType::kString) {
-      return ErrorAt(text_, lhs.pos,
-                     "only a string can be in a string set, but " + TypeOf(lhs));
+      return ErrorAt(text_, lhs.pos, "only a string can be in a string set, but " + TypeOf(lhs));
     }
     node.kind = NodeKind::kSetHas;
     node.lhs = std::move(lhs);
@@ -914,10 +947,14 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 std::string_view FieldTypeName(FieldType type) {
   switch (type) {
-    case FieldType::kNumber: return "number";
-    case FieldType::kBool: return "bool";
-    case FieldType::kString: return "string";
-    case FieldType::kStringSet: return "string set";
+    case FieldType::kNumber:
+      return "number";
+    case FieldType::kBool:
+      return "bool";
+    case FieldType::kString:
+      return "string";
+    case FieldType::kStringSet:
+      return "string set";
   }
   return "?";
 }
@@ -925,8 +962,9 @@ std::string_view FieldTypeName(FieldType type) {
 StatusOr<int> FieldCatalog::Add(std::string name, FieldType type, std::string description) {
   size_t bad_dot;
   if (name.empty() || ScanPath(name, &bad_dot) != name.size() || bad_dot != std::string::npos) {
-    return InvalidArgument("field name '" + name +
-                           "' is not a dotted path of letters, digits and '_' (starting with a letter or '_')");
+    return InvalidArgument(
+        "field name '" + name +
+        "' is not a dotted path of letters, digits and '_' (starting with a letter or '_')");
   }
   if (IsKeyword(name)) return InvalidArgument("field name '" + name + "' is a keyword");
   if (index_.count(name)) return InvalidArgument("field '" + name + "' is already in the catalog");
@@ -1059,14 +1097,16 @@ bool SegmentExpression::Matches(const ProfileRow& row) const {
       }
       case OpCode::kNumInList: {
         double v;
-        r = row.GetNumber(in.a, &v) && !std::isnan(v) && std::binary_search(numbers + in.b, numbers + in.c, v);
+        r = row.GetNumber(in.a, &v) && !std::isnan(v) &&
+            std::binary_search(numbers + in.b, numbers + in.c, v);
         break;
       }
       case OpCode::kStrInList: {
         std::string_view v;
         r = row.GetString(in.a, &v) &&
-            std::binary_search(strings + in.b, strings + in.c, v,
-                               [](const auto& x, const auto& y) { return std::string_view(x) < std::string_view(y); });
+            std::binary_search(strings + in.b, strings + in.c, v, [](const auto& x, const auto& y) {
+              return std::string_view(x) < std::string_view(y);
+            });
         break;
       }
       case OpCode::kNot:

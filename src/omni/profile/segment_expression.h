@@ -81,9 +81,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <memory>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -98,7 +98,7 @@ enum class FieldType : uint8_t { kNumber, kBool, kString, kStringSet };
 std::string_view FieldTypeName(FieldType type);
 
 struct FieldInfo {
-  std::string name;         // dotted path, e.g. "clv.12m"
+  std::string name;  // dotted path, e.g. "clv.12m"
   FieldType type;
   std::string description;  // one line, shown by Help()
 };

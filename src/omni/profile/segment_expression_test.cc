@@ -4,8 +4,8 @@
 
 #include <cctype>
 #include <cmath>
-#include <map>
 #include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <set>
@@ -39,10 +39,22 @@ class TestRow : public ProfileRow {
  public:
   explicit TestRow(const FieldCatalog& catalog) : catalog_(catalog) {}
 
-  TestRow& Num(const std::string& name, double v) { numbers_[Index(name)] = v; return *this; }
-  TestRow& Bool(const std::string& name, bool v) { bools_[Index(name)] = v; return *this; }
-  TestRow& Str(const std::string& name, std::string v) { strings_[Index(name)] = std::move(v); return *this; }
-  TestRow& Set(const std::string& name, std::set<std::string> v) { sets_[Index(name)] = std::move(v); return *this; }
+  TestRow& Num(const std::string& name, double v) {
+    numbers_[Index(name)] = v;
+    return *this;
+  }
+  TestRow& Bool(const std::string& name, bool v) {
+    bools_[Index(name)] = v;
+    return *this;
+  }
+  TestRow& Str(const std::string& name, std::string v) {
+    strings_[Index(name)] = std::move(v);
+    return *this;
+  }
+  TestRow& Set(const std::string& name, std::set<std::string> v) {
+    sets_[Index(name)] = std::move(v);
+    return *this;
+  }
 
   bool GetNumber(int field, double* value) const override { return Get(numbers_, field, value); }
   bool GetBool(int field, bool* value) const override { return Get(bools_, field, value); }
@@ -157,14 +169,28 @@ TEST_F(SegmentExpressionTest, ParenthesesNestAndFlatten) {
 TEST_F(SegmentExpressionTest, EveryNumberOperator) {
   TestRow r = Row();
   r.Num("rfm.recency", 4).Num("clv.12m", 500.5).Num("clv.prev_12m", 600);
-  struct Case { const char* text; bool want; };
+  struct Case {
+    const char* text;
+    bool want;
+  };
   for (const Case& c : std::vector<Case>{
-           {"rfm.recency == 4", true},   {"rfm.recency = 4", true},    {"rfm.recency != 4", false},
-           {"rfm.recency <> 3", true},   {"rfm.recency < 4", false},   {"rfm.recency <= 4", true},
-           {"rfm.recency > 4", false},   {"rfm.recency >= 4", true},   {"4 <= rfm.recency", true},
-           {"5 > rfm.recency", true},    {"clv.12m > 500.25", true},   {"clv.12m == 500.5", true},
-           {"clv.12m > -1", true},       {"clv.12m < 1e3", true},      {"clv.12m >= .5", true},
-           {"clv.12m < clv.prev_12m", true}, {"clv.prev_12m <= clv.12m", false},
+           {"rfm.recency == 4", true},
+           {"rfm.recency = 4", true},
+           {"rfm.recency != 4", false},
+           {"rfm.recency <> 3", true},
+           {"rfm.recency < 4", false},
+           {"rfm.recency <= 4", true},
+           {"rfm.recency > 4", false},
+           {"rfm.recency >= 4", true},
+           {"4 <= rfm.recency", true},
+           {"5 > rfm.recency", true},
+           {"clv.12m > 500.25", true},
+           {"clv.12m == 500.5", true},
+           {"clv.12m > -1", true},
+           {"clv.12m < 1e3", true},
+           {"clv.12m >= .5", true},
+           {"clv.12m < clv.prev_12m", true},
+           {"clv.prev_12m <= clv.12m", false},
        }) {
     EXPECT_EQ(Eval(c.text, r), c.want) << c.text;
   }
@@ -221,10 +247,10 @@ TEST_F(SegmentExpressionTest, KeywordsAreCaseInsensitive) {
 
 TEST_F(SegmentExpressionTest, MissingFieldsMakeConditionsFalse) {
   TestRow empty = Row();
-  for (const char* text : {"clv.12m > 500", "clv.12m <= 500", "clv.12m != 500", "city != \"上海\"",
-                           "city == \"上海\"", "\"web\" in channels", "consent.sms", "consent.sms == false",
-                           "city in (\"上海\")", "rfm.recency in (1)", "clv.12m > clv.prev_12m",
-                           "home_channel in channels"}) {
+  for (const char* text :
+       {"clv.12m > 500", "clv.12m <= 500", "clv.12m != 500", "city != \"上海\"", "city == \"上海\"",
+        "\"web\" in channels", "consent.sms", "consent.sms == false", "city in (\"上海\")",
+        "rfm.recency in (1)", "clv.12m > clv.prev_12m", "home_channel in channels"}) {
     EXPECT_FALSE(Eval(text, empty)) << text;
   }
   // `not` simply inverts: documented in the header.
@@ -340,8 +366,7 @@ TEST_F(SegmentExpressionTest, CanonicalFormRoundTrips) {
   }
   EXPECT_EQ(Canon(texts[1]),
             "rfm.recency >= 4 and (\"store\" in channels or \"app\" in channels) and not consent.email");
-  EXPECT_EQ(Canon(texts[5]),
-            "clv.12m >= -0.001 and clv.12m < 1e+21 and rfm.frequency in (1, 2.5, -3)");
+  EXPECT_EQ(Canon(texts[5]), "clv.12m >= -0.001 and clv.12m < 1e+21 and rfm.frequency in (1, 2.5, -3)");
 }
 
 TEST_F(SegmentExpressionTest, ExpressionIsIndependentOfTheCatalogAfterParse) {
@@ -373,10 +398,12 @@ class RandomExpression {
     int pick = Pick(depth > 0 ? 10 : 7);
     if (pick < 7) return MaybeParens(Leaf());
     Expr a = Make(depth - 1);
-    if (pick == 7) return {Keyword("not") + " (" + a.text + ")", [a](const ProfileRow& r) { return !a.eval(r); }};
+    if (pick == 7)
+      return {Keyword("not") + " (" + a.text + ")", [a](const ProfileRow& r) { return !a.eval(r); }};
     Expr b = Make(depth - 1);
     bool is_and = pick == 8;
-    std::string text = "(" + a.text + ")" + Space() + Keyword(is_and ? "and" : "or") + Space() + "(" + b.text + ")";
+    std::string text =
+        "(" + a.text + ")" + Space() + Keyword(is_and ? "and" : "or") + Space() + "(" + b.text + ")";
     if (is_and) return {text, [a, b](const ProfileRow& r) { return a.eval(r) && b.eval(r); }};
     return {text, [a, b](const ProfileRow& r) { return a.eval(r) || b.eval(r); }};
   }
@@ -432,12 +459,20 @@ class RandomExpression {
     static const char* kOps[] = {"==", "!=", "<", "<=", ">", ">=", "=", "<>"};
     auto apply = [](int op, double a, double b) {
       switch (op) {
-        case 0: case 6: return a == b;
-        case 1: case 7: return a != b;
-        case 2: return a < b;
-        case 3: return a <= b;
-        case 4: return a > b;
-        default: return a >= b;
+        case 0:
+        case 6:
+          return a == b;
+        case 1:
+        case 7:
+          return a != b;
+        case 2:
+          return a < b;
+        case 3:
+          return a <= b;
+        case 4:
+          return a > b;
+        default:
+          return a >= b;
       }
     };
     switch (Pick(8)) {
@@ -449,7 +484,8 @@ class RandomExpression {
         std::ostringstream lit_text;
         lit_text << lit;
         bool swapped = Pick(2);
-        std::string text = swapped ? lit_text.str() + " " + kOps[op] + " " + name : name + " " + kOps[op] + " " + lit_text.str();
+        std::string text = swapped ? lit_text.str() + " " + kOps[op] + " " + name
+                                   : name + " " + kOps[op] + " " + lit_text.str();
         return {text, [=](const ProfileRow& r) {
                   double v;
                   if (!r.GetNumber(field, &v)) return false;
@@ -510,7 +546,8 @@ class RandomExpression {
         if (Pick(2)) {
           std::vector<std::string> items = {kCities[Pick(4)], kCities[Pick(4)]};
           int field = F("city");
-          return {"city " + kw + " (" + Quote(items[0]) + "," + Quote(items[1]) + ")", [=](const ProfileRow& r) {
+          return {"city " + kw + " (" + Quote(items[0]) + "," + Quote(items[1]) + ")",
+                  [=](const ProfileRow& r) {
                     std::string_view v;
                     bool in = r.GetString(field, &v) && (v == items[0] || v == items[1]);
                     return in != negated;
@@ -565,9 +602,10 @@ TEST_F(SegmentExpressionTest, RandomExpressionsEvaluateAsSpecifiedAndRoundTrip) 
 
 TEST_F(SegmentExpressionTest, GarbageNeverCrashes) {
   // Token soup: every parse either succeeds or fails with InvalidArgument.
-  std::vector<std::string> vocabulary = {"rfm.recency", "channels", "consent.sms", "city", "clv.12m", "\"上海\"",
-                                         "4", "-2.5", "true", "not", "and", "OR", "in", "(", ")", ",", "==",
-                                         "<=", "<>", "=", "\"", "\\", "上", ".", "1e", "-", "!"};
+  std::vector<std::string> vocabulary = {
+      "rfm.recency", "channels", "consent.sms", "city", "clv.12m", "\"上海\"", "4",  "-2.5", "true",
+      "not",         "and",      "OR",          "in",   "(",       ")",        ",",  "==",   "<=",
+      "<>",          "=",        "\"",          "\\",   "上",      ".",        "1e", "-",    "!"};
   std::mt19937_64 rng(7);
   int parsed = 0;
   for (int i = 0; i < 20000; ++i) {
