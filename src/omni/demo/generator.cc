@@ -211,7 +211,7 @@ StatusOr<DemoSummary> GenerateDemo(const DemoOptions& options, const DemoPaths& 
     if (ps.events > 0) ++summary.active_customers;
     if (ps.used & kSlotKiosk) ++summary.kiosk_users;
     if (ps.used & kSlotDevice1) ++summary.device_switches;
-    if (ps.cookies > 1) summary.cookie_churns += ps.cookies - 1;
+    if (ps.cookies_used > 1) summary.cookie_churns += ps.cookies_used - 1;
   }
   return summary;
 }

@@ -13,7 +13,7 @@
 // FILES (each written to PATH.tmp and renamed when complete)
 //
 // events (JSONL, canonical events, DESIGN.md "The canonical event"), roughly
-// in time order: sources lag (app events queued offline arrive up to ~an hour
+// in time order: sources lag (app events queued offline arrive up to two hours
 // late, some stores upload the day's receipts at 23:00), the rest is sorted.
 //   {"event_id":"pos-SH-01-17","ts":"2025-03-01T10:15:02+08:00","channel":"store",
 //    "type":"purchase","identities":{"member_card":"M04718352","phone":"13800138000"},

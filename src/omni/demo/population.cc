@@ -40,7 +40,7 @@ constexpr float kHabitChannels[kHabitCount][kSessionChannelCount] = {
     {0.78f, 0.08f, 0.04f, 0.08f, 0.02f},  // web-heavy
     {0.08f, 0.78f, 0.06f, 0.06f, 0.02f},  // app-heavy
     {0.0f, 0.0f, 0.0f, 0.99f, 0.01f},     // store-only
-    {0.22f, 0.30f, 0.14f, 0.32f, 0.02f},  // omnichannel
+    {0.25f, 0.32f, 0.14f, 0.27f, 0.02f},  // omnichannel
     {0.0f, 0.08f, 0.70f, 0.20f, 0.02f},   // mini-program
 };
 constexpr double kHabitShare[kHabitCount] = {0.25, 0.25, 0.20, 0.20, 0.10};
@@ -166,7 +166,10 @@ Population::Population(const PopulationOptions& options, const Catalogue& catalo
       p.active_until_h = p.active_from_h +
                          static_cast<int32_t>(rng.Below(static_cast<uint64_t>(options.hours - p.active_from_h) + 1));
     }
-    p.activity = static_cast<float>(rng.LogNormal(0, 0.9) * kSegmentActivity[static_cast<int>(p.segment)]);
+    // A store visit yields a whole basket of lines: store-only shoppers come
+    // less often so the till does not drown out the clickstream.
+    p.activity = static_cast<float>(rng.LogNormal(0, 0.9) * kSegmentActivity[static_cast<int>(p.segment)] *
+                                    (p.habit == Habit::kStore ? 0.6 : 1.0));
     activity[static_cast<size_t>(i)] = p.activity;
 
     // E-mail: unique by construction of the disambiguator, checked on a set
@@ -203,7 +206,9 @@ Population::Population(const PopulationOptions& options, const Catalogue& catalo
       const int32_t q = static_cast<int32_t>(rng.Below(static_cast<uint64_t>(n)));
       const Person& c = persons_[static_cast<size_t>(q)];
       const bool online = c.channel_weight[kSessWeb] + c.channel_weight[kSessApp] >= 0.3f;
-      if (c.household >= 0 || !online || !(c.has & kSlotCustomerId) ||
+      // Members active all year, so each of them is seen on the shared screen.
+      const bool regular = !c.new_customer && c.active_until_h == options.hours && c.activity >= 1.0f;
+      if (c.household >= 0 || !online || !regular || !(c.has & kSlotCustomerId) ||
           std::find(members.begin(), members.end(), q) != members.end()) {
         ++misses;
         continue;
@@ -410,7 +415,7 @@ StatusOr<int64_t> Population::WriteTruthCsv(const std::string& path, const Catal
     if (ps.used & kSlotSocial) row("social_id", [&](std::string& o) { AppendSocialId(o, p); }, "");
     if (ps.used & kSlotDevice0) row("device_id", [&](std::string& o) { AppendDeviceId(o, p, 0); }, "");
     if (ps.used & kSlotDevice1) row("device_id", [&](std::string& o) { AppendDeviceId(o, p, 1); }, "");
-    for (int k = 0; k < ps.cookies; ++k) row("cookie_id", [&](std::string& o) { AppendCookieId(o, p, k); }, "");
+    for (int k = 0; k < ps.cookies_used; ++k) row("cookie_id", [&](std::string& o) { AppendCookieId(o, p, k); }, "");
     if (ps.used & kSlotGuestPhone) row("phone", [&](std::string& o) { AppendGuestPhone(o, p, 3); }, "guest");
     if (ps.used & kSlotShared) {
       row(ps.shared == SharedKind::kTablet ? "device_id" : "cookie_id",

@@ -60,13 +60,17 @@ struct Person {
   int32_t household = -1;
   int32_t last_view_item = -1;   // browsed but not bought, for returning visits
   int32_t last_view_min = 0;     // minutes since the window start
+  // The last few non-repeat items bought: nobody buys the same jacket twice,
+  // while coffee and diapers come back (Leaf::repeat).
+  int32_t recent_buys[4] = {-1, -1, -1, -1};
   int32_t active_from_h = 0;     // hours since the window start
   int32_t active_until_h = 0;
   int32_t device_switch_h = INT32_MAX;  // from this hour device 1 replaces device 0
   uint32_t events = 0;
   uint32_t email_num = 0;
   float activity = 1.0f;
-  uint16_t cookies = 0;  // cookies issued so far; the current one is cookies - 1
+  uint16_t cookies = 0;       // cookies issued so far; the current one is cookies - 1
+  uint16_t cookies_used = 0;  // cookies written in some event (0 .. cookies_used - 1)
   uint16_t has = 0;      // IdSlot bits the person owns
   uint16_t linked = 0;   // IdSlot bits already seen with the person's other ids
   uint16_t used = 0;     // IdSlot bits written in some event (truth lists these)
@@ -82,8 +86,20 @@ struct Person {
   bool sms_consent = false;
   bool email_consent = false;
   SharedKind shared = SharedKind::kNone;
+  uint8_t recent_pos = 0;
   float channel_weight[kSessionChannelCount] = {};
 };
+
+inline bool RecentlyBought(const Person& p, int32_t item) {
+  for (int32_t b : p.recent_buys) {
+    if (b == item) return true;
+  }
+  return false;
+}
+inline void RememberPurchase(Person& p, int32_t item) {
+  p.recent_buys[p.recent_pos] = item;
+  p.recent_pos = static_cast<uint8_t>((p.recent_pos + 1) % 4);
+}
 
 struct PopulationOptions {
   int64_t customers = 0;

@@ -192,7 +192,7 @@ void Simulator::ComposeIds(Session& s, bool login_first) {
       bool login = login_first;
       if (ps.cookies == 0) {
         ps.cookies = 1;
-      } else if (!s.guest && ps.cookies < 60000 && rng_.Chance(0.03)) {
+      } else if (!s.guest && ps.cookies == ps.cookies_used && ps.cookies < 60000 && rng_.Chance(0.03)) {
         // Cleared cookies / a new browser: the visitor logs in again.
         ++ps.cookies;
         ps.linked &= static_cast<uint16_t>(~kSlotCookie);
@@ -306,6 +306,9 @@ bool Simulator::Emit(DemoEvent& e, bool allow_partner) {
   for (int i = 0; i < e.n_ids; ++i) {
     link |= LinkSlot(ps, e.ids[i]);
     used |= UsedSlot(ps, e.ids[i]);
+    if (e.ids[i].kind == IdKind::kCookie) {
+      ps.cookies_used = std::max<uint16_t>(ps.cookies_used, static_cast<uint16_t>(e.ids[i].sub + 1));
+    }
   }
   if (connected) ps.linked |= link;
   ps.used |= used;
@@ -375,7 +378,9 @@ void Simulator::OnlineSession(int32_t p, Channel ch, int64_t t, int16_t campaign
   s.campaign = campaign;
   s.via = via;
   const bool first = !ps.started;
-  if (!first && ps.household >= 0 && rng_.Chance(0.35)) {
+  // Household members soon use the family screen (so it is seen with
+  // several customer_ids), then now and then.
+  if (!first && ps.household >= 0 && rng_.Chance((ps.used & kSlotShared) ? 0.3 : 0.8)) {
     s.shared = true;  // on the family tablet / PC, logged in as themselves
     s.ch = ps.shared == SharedKind::kTablet ? Channel::kApp : Channel::kWeb;
   }
@@ -419,7 +424,9 @@ void Simulator::OnlineSession(int32_t p, Channel ch, int64_t t, int16_t campaign
     if (k == 0 && revisit) p_cart *= 5;
     if (k == 0 && landing >= 0) p_cart *= 2.5;
     if (ps.segment == Segment::kVip) p_cart *= 1.3;
-    if (n_cart < 6 && std::find(cart, cart + n_cart, item) == cart + n_cart && rng_.Chance(std::min(p_cart, 0.8))) {
+    const bool owned = !catalogue_.Leaves()[catalogue_.item(item).leaf].repeat && RecentlyBought(ps, item);
+    if (!owned && n_cart < 6 && std::find(cart, cart + n_cart, item) == cart + n_cart &&
+        rng_.Chance(std::min(p_cart, 0.8))) {
       s.t += rng_.Between(5, 40) * kSecondMs;
       DemoEvent c = NewEvent(s, EventType::kAddToCart);
       c.item = item;
@@ -507,6 +514,7 @@ void Simulator::Checkout(Session& s, const int32_t* cart, int n) {
     e.prop_b = coupon;
     if (!Emit(e, !s.guest)) break;
     any = true;
+    if (!leaf.repeat) RememberPurchase(ps, cart[k]);
     if (s.guest) ++counters_.guest_checkouts;
     if (rng_.Chance(leaf.refund_rate)) ScheduleRefund(e);
     s.t += kSecondMs;
@@ -604,7 +612,9 @@ void Simulator::StoreSession(int32_t p, int store, int64_t t, int32_t target) {
     const double u = rng_.Uniform();
     const int top = u < 0.45 ? ps.fav_top[0] : (u < 0.65 ? ps.fav_top[1] : kEverydayTops[rng_.Below(3)]);
     const int32_t item = catalogue_.SampleStoreItem(store, top, rng_);
-    if (item >= 0 && std::find(basket, basket + n, item) == basket + n) basket[n++] = item;
+    if (item < 0 || std::find(basket, basket + n, item) != basket + n) continue;
+    if (!catalogue_.Leaves()[catalogue_.item(item).leaf].repeat && RecentlyBought(ps, item)) continue;
+    basket[n++] = item;
   }
   if (n > 0 && rng_.Chance(0.25)) {
     const int32_t partner = catalogue_.item(basket[0]).partner;
@@ -640,6 +650,7 @@ void Simulator::StoreSession(int32_t p, int store, int64_t t, int32_t target) {
     e.prop_b = coupon;
     if (!Emit(e, !s.guest)) break;
     any = true;
+    if (!leaf.repeat) RememberPurchase(ps, basket[k]);
     if (s.guest) ++counters_.guest_checkouts;
     if (k == 0 && bought_target) ++counters_.o2o_purchases;
     if (rng_.Chance(leaf.refund_rate * 0.5)) ScheduleRefund(e);
