@@ -1,22 +1,20 @@
 // Text output helpers for the demo generator: a JSON string escaper and
 // number formatting that produce canonical JSONL, RFC 4180 CSV fields, and a
-// UTF-8 validator. The demo module may depend on omni_common only (it must be
-// usable to test ingest, which owns the parsers), so it carries its own small
-// writer instead of borrowing one from a later module.
+// UTF-8 validator. The demo module depends on omni_common only (it must be
+// usable to test ingest, which owns the parsers).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "omni/common/json_escape.h"
+
 namespace omni::demo {
 
-// Appends `s` as a JSON string literal, quotes included. Escapes '"', '\\'
-// and control characters (the short forms \b \f \n \r \t, else \u00XX);
-// bytes >= 0x80 are copied unchanged, so valid UTF-8 in gives valid UTF-8
-// out (the generator only feeds it valid UTF-8 except in lines it corrupts on
-// purpose).
-void AppendJsonString(std::string& out, std::string_view s);
+// The JSON string escaper is common's (bytes >= 0x80 pass unchanged, so the
+// lines the generator corrupts on purpose stay corrupt).
+using ::omni::AppendJsonString;
 
 // Appends an integer in decimal.
 void AppendInt(std::string& out, int64_t v);

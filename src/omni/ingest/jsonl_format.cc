@@ -365,7 +365,8 @@ bool JsonlFormat::Fill(simdjson::dom::object object, std::string_view record, in
                       "expected an RFC 3339 string or epoch number, got " +
                           std::string(JsonTypeName(ts.type())));
     }
-    if (!parsed.ok()) return reject(RejectReason::kBadTimestamp, kTs, parsed.status().message());
+    // The message quotes the text; a mis-mapped column could put a phone there.
+    if (!parsed.ok()) return reject(RejectReason::kBadTimestamp, kTs, MaskPii(parsed.status().message()));
     event.ts_ms = parsed->ts_ms;
     event.tz_offset_min = parsed->tz_offset_min;
   }
@@ -490,8 +491,13 @@ bool JsonlFormat::FillIdentities(element value, std::string_view record, int64_t
     Identity& identity = event.identities.emplace_back();
     identity.type = *type;
     if (Status s = pseudonymiser_.NormaliseTo(*type, raw, identity.value); !s.ok()) {
-      // The status message names the type and the problem, never the value.
-      return reject(RejectReason::kInvalidIdentity, entry.key, s.message());
+      // The status message names the type and the problem, never the value;
+      // the field already names the type, so drop the "phone: " prefix.
+      std::string_view why = s.message();
+      if (why.substr(0, entry.key.size()) == entry.key && why.substr(entry.key.size(), 2) == ": ") {
+        why.remove_prefix(entry.key.size() + 2);
+      }
+      return reject(RejectReason::kInvalidIdentity, entry.key, why);
     }
   }
   if (event.identities.empty()) {

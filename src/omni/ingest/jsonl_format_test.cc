@@ -336,6 +336,8 @@ TEST_F(JsonlFormatTest, RawPhoneAndEmailNeverReachEventsOrRejections) {
         With("identities", R"({"email":"Li.Wei@qq","phone":"13800138000"})"),
         With("identities", R"({"13800138000":"x"})"), Record({{"event_id", R"("13800138000")"}, {"channel", R"("tv")"}}),
         With("channel", R"("13800138000")"), With("type", R"("Li.Wei@qq.com")"),
+        With("ts", R"("13800138000")"), With("ts", "13800138000"), With("price", R"("138 0013 8000")"),
+        With("item_id", R"({"phone":"13800138000"})"),
         With("identities", identities) + ",", "\xff" + With("identities", identities)}) {
     Batch b = ParseLine(line);
     ASSERT_EQ(b.rejected.size(), 1u) << line;

@@ -214,6 +214,7 @@ struct Pseudonymiser::Impl {
   // Debian's abseil has its own string_view, so lookups go through a
   // std::string; reusing this one keeps them allocation-free.
   std::string lookup_key;
+  std::string scratch;  // the normalised value of a hashed type, before hashing
 };
 
 namespace {
@@ -308,6 +309,34 @@ StatusOr<std::string> Pseudonymiser::Normalise(IdentityType type, std::string_vi
 
 namespace {
 
+Status NormaliseEmailTo(std::string_view raw, std::string& out) {
+  const std::string_view v = TrimAscii(raw);
+  if (v.empty()) return InvalidArgument("email: empty value");
+  if (v.size() > 254) return InvalidArgument("email: longer than 254 bytes");
+  out.assign(v);
+  size_t at = std::string::npos;
+  for (size_t i = 0; i < out.size(); ++i) {
+    char& c = out[i];
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');  // ASCII only: non-ASCII bytes are left alone
+    } else if (c == '@') {
+      if (at != std::string::npos) return InvalidArgument("email: more than one '@'");
+      at = i;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == ' ' || c == 0x7f) {
+      return InvalidArgument("email: contains spaces or control characters");
+    }
+  }
+  if (at == std::string::npos) return InvalidArgument("email: no '@'");
+  if (at == 0) return InvalidArgument("email: nothing before '@'");
+  const std::string_view domain = std::string_view(out).substr(at + 1);
+  if (domain.empty()) return InvalidArgument("email: nothing after '@'");
+  if (domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.' ||
+      domain.find("..") != std::string_view::npos) {
+    return InvalidArgument("email: the domain is not of the form name.tld");
+  }
+  return Status::Ok();
+}
+
 Status NormalisePlain(IdentityType type, std::string_view raw, std::string& out) {
   const std::string_view v = TrimAscii(raw);
   if (v.empty()) return InvalidArgument(TypeError(type, "empty value"));
@@ -319,33 +348,37 @@ Status NormalisePlain(IdentityType type, std::string_view raw, std::string& out)
 }  // namespace
 
 Status Pseudonymiser::NormaliseTo(IdentityType type, std::string_view raw, std::string& out) {
+  Impl& impl = *impl_;
+  const bool hashed = impl.hashed[static_cast<size_t>(type)];
+  // A hashed value is normalised into a reused buffer, so `out` is written
+  // (and allocated) once, with the 32 hex chars.
+  std::string& normalised = hashed ? impl.scratch : out;
   switch (type) {
     case IdentityType::kPhone: {
       const std::string_view v = TrimAscii(raw);
-      if (!v.empty() && FastChineseMobile(v, impl_->region_is_cn, out)) break;
-      impl_->lookup_key.assign(v);
-      auto it = impl_->slow_phones.find(impl_->lookup_key);
-      if (it == impl_->slow_phones.end()) {
-        if (impl_->slow_phones.size() >= kCacheCapacity) impl_->slow_phones.clear();
+      if (!v.empty() && FastChineseMobile(v, impl.region_is_cn, normalised)) break;
+      impl.lookup_key.assign(v);
+      auto it = impl.slow_phones.find(impl.lookup_key);
+      if (it == impl.slow_phones.end()) {
+        if (impl.slow_phones.size() >= kCacheCapacity) impl.slow_phones.clear();
         StatusOr<std::string> e164 = NormalisePhone(v);
-        it = impl_->slow_phones.emplace(impl_->lookup_key, e164.ok() ? *e164 : std::string()).first;
+        it = impl.slow_phones.emplace(impl.lookup_key, e164.ok() ? *e164 : std::string()).first;
         if (!e164.ok()) return e164.status();
       }
       // A cached failure: recompute for its message (failures are rare).
       if (it->second.empty()) return NormalisePhone(v).status();
-      out.assign(it->second);
+      normalised.assign(it->second);
       break;
     }
-    case IdentityType::kEmail: {
-      OMNI_ASSIGN_OR_RETURN(out, NormaliseEmail(raw));
+    case IdentityType::kEmail:
+      OMNI_RETURN_IF_ERROR(NormaliseEmailTo(raw, normalised));
       break;
-    }
     default:
-      OMNI_RETURN_IF_ERROR(NormalisePlain(type, raw, out));
+      OMNI_RETURN_IF_ERROR(NormalisePlain(type, raw, normalised));
   }
-  if (impl_->hashed[static_cast<size_t>(type)]) {
+  if (hashed) {
     char hex[2 * kHashBytes];
-    HashHex(impl_->key, type, out, hex);
+    HashHex(impl.key, type, normalised, hex);
     out.assign(hex, sizeof(hex));
   }
   return Status::Ok();
@@ -380,30 +413,8 @@ StatusOr<std::string> Pseudonymiser::NormalisePhone(std::string_view raw) const 
 }
 
 StatusOr<std::string> Pseudonymiser::NormaliseEmail(std::string_view raw) {
-  const std::string_view v = TrimAscii(raw);
-  if (v.empty()) return InvalidArgument("email: empty value");
-  if (v.size() > 254) return InvalidArgument("email: longer than 254 bytes");
-  std::string out(v);
-  size_t at = std::string::npos;
-  for (size_t i = 0; i < out.size(); ++i) {
-    char& c = out[i];
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');  // ASCII only: non-ASCII bytes are left alone
-    } else if (c == '@') {
-      if (at != std::string::npos) return InvalidArgument("email: more than one '@'");
-      at = i;
-    } else if (static_cast<unsigned char>(c) < 0x20 || c == ' ' || c == 0x7f) {
-      return InvalidArgument("email: contains spaces or control characters");
-    }
-  }
-  if (at == std::string::npos) return InvalidArgument("email: no '@'");
-  if (at == 0) return InvalidArgument("email: nothing before '@'");
-  const std::string_view domain = std::string_view(out).substr(at + 1);
-  if (domain.empty()) return InvalidArgument("email: nothing after '@'");
-  if (domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.' ||
-      domain.find("..") != std::string_view::npos) {
-    return InvalidArgument("email: the domain is not of the form name.tld");
-  }
+  std::string out;
+  OMNI_RETURN_IF_ERROR(NormaliseEmailTo(raw, out));
   return out;
 }
 

@@ -17,25 +17,25 @@
 //
 //   event_key = first 8 bytes of BLAKE2b(event_id), stored in the row.
 //   seq_by_key_: event_key -> seq, built from "SELECT seq, event_key" on the
-//     first Write() (lazily: readers never pay for it) and, at the start of
-//     every Write(), topped up with rows seq > last_seen_seq_ that other
-//     Store objects or processes appended. That refresh runs after BEGIN
-//     IMMEDIATE, i.e. under SQLite's single write lock, so nobody can append
-//     between the refresh and our inserts: the check is exact across
-//     processes, not best-effort.
+//     first Write() with events (lazily: readers and catalogue imports never
+//     pay for it) and, at the start of every later one, topped up with rows
+//     seq > last_seen_seq_ that other Store objects or processes appended.
+//     That refresh runs after BEGIN IMMEDIATE, i.e. under SQLite's single
+//     write lock, so nobody can append between the refresh and our inserts:
+//     the check is exact across processes, not best-effort.
 //   A key hit is confirmed against the stored text (SELECT event_id by seq, a
 //     rowid lookup), so a 64-bit collision can never drop a genuine event.
 //     When the texts differ the new event is stored and its full id goes into
-//     collided_seq_by_id_, a map by event_id string consulted on every check;
-//     with 2^-64 per pair it stays empty in practice (~3e-8 expected
+//     collided_seq_by_id_, a map by event_id string consulted on every key
+//     hit; with 2^-64 per pair it stays empty in practice (~3e-8 expected
 //     collisions at 1e6 events, ~3e-4 at 1e8) but keeps correctness exact.
 //   Repeats inside one batch are caught by the batch's own staged keys.
 //   Additions are staged and applied to the maps only after COMMIT succeeds;
 //     a failed batch is rolled back in SQLite and never reaches memory.
 //
-// Memory: ~32 bytes per stored event for the index (a 16-byte slot at the
-// flat_hash_map's load factor), i.e. ~320 MB at 10 million events; the first
-// Write() of a process reads every event row once to build it.
+// Cost: 17 bytes per flat_hash_map slot at 1.1-2.3 slots per event, i.e.
+// 20-40 bytes per stored event (200-400 MB at 10 million), and the first
+// Write() of a process reads every event row once to build the index.
 //
 // Erasure: tombstones(identity_type, value) is mirrored in memory (topped up by
 // rowid at each Write(), like the index); an event carrying any forgotten
@@ -322,8 +322,11 @@ StatusOr<ingest::BatchResult> SqliteStore::Write(std::string_view source, ingest
 StatusOr<ingest::BatchResult> SqliteStore::WriteInTransaction(std::string_view source,
                                                               ingest::Batch& batch,
                                                               Staged& staged) {
-  OMNI_RETURN_IF_ERROR(RefreshEventIndex());
-  OMNI_RETURN_IF_ERROR(RefreshTombstones());
+  // A catalogue-only batch needs neither (and must not pay the index load).
+  if (!batch.events.empty()) {
+    OMNI_RETURN_IF_ERROR(RefreshEventIndex());
+    OMNI_RETURN_IF_ERROR(RefreshTombstones());
+  }
 
   int64_t high_seq = 0;
   {
