@@ -230,7 +230,13 @@ StatusOr<ImportSummary> ImportFile(const std::string& path, std::string_view sou
       break;
     }
     if (!*got) break;
-    if (in_batch == 0) batch.first_line = line_no;
+    // Blank lines (a trailing newline, an editor's empty last line) are no
+    // records: neither accepted nor rejected, so they are not counted.
+    if (record.empty()) continue;
+    if (in_batch == 0) {
+      batch.first_line = line_no;
+      batch.events.reserve(static_cast<size_t>(options.batch_records));
+    }
     batch.last_line = line_no;
     format.Parse(record, line_no, batch);
     ++summary.records;
