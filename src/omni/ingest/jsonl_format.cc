@@ -2,8 +2,11 @@
 // object and reused across lines: parse(..., realloc_if_needed=true) copies
 // the (unpadded) line into the parser's own padded buffer, which is kept and
 // grown only when a longer line comes, so a line costs a memcpy, not an
-// allocation. The DOM parser was measured faster than ondemand here because
-// we read every field of the object once in one pass, in any key order.
+// allocation. Why DOM rather than ondemand: ondemand validates only what it
+// visits, so a line with garbage inside an ignored key would be accepted,
+// while a record that is not JSON must be rejected as invalid_json. Measured
+// on 1M generated events (one pass over every field), the two cost the same
+// within noise (~150-300 ns per line on a shared 2-core machine).
 #include "omni/ingest/jsonl_format.h"
 
 #include <array>
