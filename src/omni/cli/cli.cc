@@ -37,6 +37,8 @@ int Run(int argc, char** argv) {
   AddQuarantineCommand(app, ctx, registry);
   AddStatusCommand(app, ctx, registry);
   AddDemoCommand(app, ctx, registry);
+  AddCustomersCommand(app, ctx, registry);
+  AddProfileCommands(app, ctx, registry);
   AddPlannedCommands(app, ctx, registry);
 
   try {

@@ -22,6 +22,10 @@ void AddImportCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
 void AddQuarantineCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
 void AddStatusCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
 void AddDemoCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
+// customers resolve | explain | split | forget | evaluate | show (customers_command.cc)
+void AddCustomersCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
+// profiles build · segments create|list|export|cluster · clv fit (profile_commands.cc)
+void AddProfileCommands(CLI::App& app, Context& ctx, CommandRegistry& registry);
 // Commands of DESIGN.md not built yet: they answer "not available yet", exit 2.
 void AddPlannedCommands(CLI::App& app, Context& ctx, CommandRegistry& registry);
 

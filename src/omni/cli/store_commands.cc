@@ -128,10 +128,6 @@ void AddPlannedCommands(CLI::App& app, Context& ctx, CommandRegistry& registry) 
     const char* description;
   };
   static const Planned kPlanned[] = {
-      {"customers", "show | explain | split | forget IDENTIFIER"},
-      {"profiles", "build customer profiles (RFM, channel mix, affinities)"},
-      {"segments", "create NAME EXPR | list | export NAME"},
-      {"clv", "fit BG/NBD + Gamma-Gamma lifetime value"},
       {"train", "train a recommender from a spec (als:factors=64,...)"},
       {"recommend", "recommendations for a customer"},
       {"evaluate", "evaluate a recommender under a published protocol"},

@@ -1,0 +1,1 @@
+// Placeholder until identity resolution lands.
