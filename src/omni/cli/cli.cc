@@ -39,7 +39,11 @@ int Run(int argc, char** argv) {
   AddDemoCommand(app, ctx, registry);
   AddCustomersCommand(app, ctx, registry);
   AddProfileCommands(app, ctx, registry);
-  AddPlannedCommands(app, ctx, registry);
+  AddPlannedCommands(app);
+  if (std::string planned = PlannedCommandIn(argc, argv); !planned.empty()) {
+    std::fprintf(stderr, "omni: '%s' is not available yet\n", planned.c_str());
+    return 2;
+  }
 
   try {
     app.parse(argc, argv);

@@ -26,7 +26,11 @@ void AddDemoCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
 void AddCustomersCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
 // profiles build · segments create|list|export|cluster · clv fit (profile_commands.cc)
 void AddProfileCommands(CLI::App& app, Context& ctx, CommandRegistry& registry);
-// Commands of DESIGN.md not built yet: they answer "not available yet", exit 2.
-void AddPlannedCommands(CLI::App& app, Context& ctx, CommandRegistry& registry);
+// Commands of DESIGN.md not built yet: listed in --help; running one answers
+// "not available yet" with exit code 2, whatever its arguments.
+void AddPlannedCommands(CLI::App& app);
+// The planned command named by argv (the first word that is not a global
+// flag or its value), or "" when argv names none.
+std::string PlannedCommandIn(int argc, char** argv);
 
 }  // namespace omni::cli

@@ -118,31 +118,4 @@ void AddStatusCommand(CLI::App& app, Context& ctx, CommandRegistry& registry) {
   });
 }
 
-void AddPlannedCommands(CLI::App& app, Context& ctx, CommandRegistry& registry) {
-  (void)ctx;
-  // Name, description, the issue that builds it. Flags are accepted loosely
-  // (allow_extras) so a user trying the documented command line gets the
-  // "not available yet" answer rather than a flag error.
-  struct Planned {
-    const char* name;
-    const char* description;
-  };
-  static const Planned kPlanned[] = {
-      {"train", "train a recommender from a spec (als:factors=64,...)"},
-      {"recommend", "recommendations for a customer"},
-      {"evaluate", "evaluate a recommender under a published protocol"},
-      {"features", "build the point-in-time feature table"},
-      {"propensity", "train | score | report purchase propensity"},
-      {"serve", "HTTP JSON API and dashboard"},
-  };
-  for (const auto& p : kPlanned) {
-    CLI::App* sub = app.add_subcommand(p.name, std::string(p.description) + " (not available yet)");
-    sub->allow_extras();
-    std::string name = p.name;
-    registry.emplace_back(sub, [name]() -> Status {
-      return Unimplemented("'omni " + name + "' is not available yet");
-    });
-  }
-}
-
 }  // namespace omni::cli
