@@ -5,17 +5,17 @@
 // guessed at (FailedPrecondition): older code must not write a newer schema.
 #pragma once
 
+#include <sqlite3.h>
+
 #include <span>
 #include <string_view>
-
-#include <sqlite3.h>
 
 #include "omni/common/status.h"
 
 namespace omni::store {
 
 struct Migration {
-  int version;                  // 1, 2, 3, ... in order, no gaps
+  int version;                   // 1, 2, 3, ... in order, no gaps
   std::string_view description;  // for logs and the test report
   std::string_view sql;          // one or more statements
 };

@@ -81,7 +81,7 @@ TEST_F(MigrationsTest, ShippedSchemaIsOrdered) {
   EXPECT_EQ(LatestSchemaVersion(), expected - 1);
   ASSERT_TRUE(ApplyMigrations(db_, Migrations()).ok());
   for (const char* table :
-       {"events", "quarantine", "items", "availability", "imports", "tombstones", "store_meta"}) {
+       {"events", "quarantine", "items", "availability", "imports", "tombstones", "event_blocks"}) {
     EXPECT_TRUE(HasTable(table)) << table;
   }
 }

@@ -9,14 +9,14 @@
 // call Write() from inside a Scan*() callback of the same object.
 #pragma once
 
+#include <sqlite3.h>
+
 #include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <sqlite3.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -89,7 +89,8 @@ class SqliteStore final : public Store {
   // Whether the stored row `seq` has this event_id (false when the row is gone).
   StatusOr<bool> StoredEventIdEquals(int64_t seq, std::string_view event_id);
   Status InsertEvent(int64_t seq, int64_t key, const ingest::Event& event);
-  Status InsertRejected(std::string_view source, const ingest::RejectedRecord& record, int64_t now_ms);
+  Status InsertRejected(std::string_view source, const ingest::RejectedRecord& record,
+                        int64_t now_ms);
   Status UpsertItem(const ingest::Item& item, int64_t now_ms);
   Status UpsertAvailability(const ingest::Availability& availability, int64_t now_ms);
   Status FailPoint(std::string_view point) const;
@@ -103,8 +104,8 @@ class SqliteStore final : public Store {
   internal::Statement event_id_by_seq_;
   internal::Statement new_event_keys_;
   internal::Statement new_tombstones_;
-  internal::Statement read_high_seq_;
-  internal::Statement write_high_seq_;
+  internal::Statement last_block_;
+  internal::Statement insert_block_;
   internal::Statement insert_quarantine_;
   internal::Statement upsert_item_;
   internal::Statement upsert_availability_;
@@ -123,7 +124,8 @@ class SqliteStore final : public Store {
   bool has_tombstones_ = false;
   int64_t last_tombstone_rowid_ = 0;
 
-  std::string identities_json_;  // reused by InsertEvent; bound SQLITE_STATIC
+  std::string identities_json_;      // reused by InsertEvent; bound SQLITE_STATIC
+  std::vector<int64_t> batch_keys_;  // reused by Write: the batch's event keys
 };
 
 }  // namespace omni::store

@@ -3,13 +3,13 @@
 // that map omni's "empty means absent" to SQL NULL.
 #pragma once
 
+#include <sqlite3.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <sqlite3.h>
 
 #include "omni/common/status.h"
 

@@ -10,9 +10,10 @@
 // batch commit in one transaction.
 //
 // Idempotency: event_id is unique. Dedupe is done in the writer under the
-// write lock against an in-memory index of event-id hashes (loaded at open and
-// refreshed from rows other processes appended), so the hot path keeps only
-// arrival-ordered B-trees (rowid, ts). See docs/ARCHITECTURE.md, "store".
+// write lock against an in-memory index of event-id hashes (loaded by the
+// first Write() and refreshed from rows other processes appended), so the hot
+// path keeps one arrival-ordered B-tree (the rowid; time is summarised per
+// batch). See sqlite_store.cc and docs/ARCHITECTURE.md, "store".
 #pragma once
 
 #include <cstdint>
@@ -91,10 +92,10 @@ class Store : public ingest::EventSink {
   // Stores counts.accepted/duplicates/rejected/status (status "" = "done") and
   // the finish time (counts.finished_at_ms, or now when 0).
   virtual Status FinishImport(int64_t import_id, const ImportRun& counts) = 0;
-  // Newest first.
+  // Newest first; limit < 0 = all.
   virtual StatusOr<std::vector<ImportRun>> ListImports(int64_t limit) = 0;
 
-  // Newest first; reason "" = all reasons.
+  // Newest first; reason "" = all reasons; limit < 0 = all.
   virtual StatusOr<std::vector<QuarantineEntry>> ListQuarantine(int64_t limit, int64_t offset,
                                                                 std::string_view reason) = 0;
   // Counts of quarantined records by reason name.
