@@ -39,6 +39,7 @@ int Run(int argc, char** argv) {
   AddDemoCommand(app, ctx, registry);
   AddCustomersCommand(app, ctx, registry);
   AddProfileCommands(app, ctx, registry);
+  AddRecommendCommands(app, ctx, registry);
   AddPlannedCommands(app);
   if (std::string planned = PlannedCommandIn(argc, argv); !planned.empty()) {
     std::fprintf(stderr, "omni: '%s' is not available yet\n", planned.c_str());

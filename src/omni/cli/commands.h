@@ -26,6 +26,8 @@ void AddDemoCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
 void AddCustomersCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
 // profiles build · segments create|list|export|cluster · clv fit (profile_commands.cc)
 void AddProfileCommands(CLI::App& app, Context& ctx, CommandRegistry& registry);
+// train SPEC · recommend IDENTIFIER · evaluate SPEC --protocol ... (recommend_commands.cc)
+void AddRecommendCommands(CLI::App& app, Context& ctx, CommandRegistry& registry);
 // Commands of DESIGN.md not built yet: listed in --help; running one answers
 // "not available yet" with exit code 2, whatever its arguments.
 void AddPlannedCommands(CLI::App& app);

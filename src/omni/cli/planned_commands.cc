@@ -10,9 +10,6 @@ struct Planned {
   const char* description;
 };
 constexpr Planned kPlanned[] = {
-    {"train", "train a recommender from a spec (als:factors=64,...)"},
-    {"recommend", "recommendations for a customer"},
-    {"evaluate", "evaluate a recommender under a published protocol"},
     {"features", "build the point-in-time feature table"},
     {"propensity", "train | score | report purchase propensity"},
     {"serve", "HTTP JSON API and dashboard"},

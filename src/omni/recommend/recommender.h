@@ -1,0 +1,84 @@
+// Recommenders over an implicit-feedback interaction matrix. Models see dense
+// int32 ids only (customers are rows, items are columns); strings live at the
+// edges. Every model is one file, registered by name and built from one spec
+// string, the same in the CLI, config and API:
+//   MakeRecommender("als:factors=64,reg=0.05,iters=15")
+//   MakeRecommender("itemknn:k=100,shrink=10,weighting=bm25")
+//   MakeRecommender("ease:lambda=400")   MakeRecommender("popularity")
+// Scoring follows faiss' batch style: callers own the output arrays.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "omni/common/spec.h"
+#include "omni/common/status.h"
+
+namespace omni::recommend {
+
+// Compressed sparse rows, float32 values (summed weights per customer×item).
+// Column indices within a row are sorted and unique.
+struct InteractionMatrix {
+  int32_t rows = 0;
+  int32_t cols = 0;
+  std::vector<int64_t> indptr{0};  // rows + 1 entries
+  std::vector<int32_t> indices;
+  std::vector<float> values;
+
+  int64_t nnz() const { return static_cast<int64_t>(indices.size()); }
+  std::span<const int32_t> RowIndices(int32_t r) const {
+    return {indices.data() + indptr[r], static_cast<size_t>(indptr[r + 1] - indptr[r])};
+  }
+  std::span<const float> RowValues(int32_t r) const {
+    return {values.data() + indptr[r], static_cast<size_t>(indptr[r + 1] - indptr[r])};
+  }
+  // Builds from (row, col, value) triplets; duplicates are summed. Fails on
+  // out-of-range ids or non-finite values.
+  static StatusOr<InteractionMatrix> FromTriplets(int32_t rows, int32_t cols, std::vector<int32_t> row_ids,
+                                                  std::vector<int32_t> col_ids, std::vector<float> values);
+  InteractionMatrix Transpose() const;
+};
+
+struct ScoredItem {
+  int32_t item;
+  float score;
+};
+
+class Recommender {
+ public:
+  virtual ~Recommender() = default;
+  // The spec the model was built from, canonical ("als:factors=64,...").
+  virtual std::string spec() const = 0;
+  virtual Status Fit(const InteractionMatrix& train) = 0;
+  // Scores every item for each customer in `customers` into
+  // scores[i * item_count + j]. `history` holds the customers' known
+  // interactions (the training matrix, or fresh events for fold-in); models
+  // that score from history (item-kNN, EASE) read it, factor models use their
+  // fitted vectors (and fold in rows of customers they did not see).
+  virtual void Score(std::span<const int32_t> customers, const InteractionMatrix& history,
+                     float* scores) const = 0;
+  virtual int32_t item_count() const = 0;
+  // Versioned binary artefact; written to a temp name and renamed by the caller.
+  virtual Status Save(const std::string& path) const = 0;
+  virtual Status Load(const std::string& path) = 0;
+};
+
+// Builds a model by name from a spec string; unknown names or parameters are
+// InvalidArgument listing what is known.
+StatusOr<std::unique_ptr<Recommender>> MakeRecommender(std::string_view spec);
+
+// Names MakeRecommender knows (registry.cc lists every model explicitly:
+// self-registering statics are dropped by the linker from static libraries).
+std::vector<std::string> RecommenderNames();
+
+// Top-k of one score row, skipping items where exclude(item) is true; sorted
+// by score descending, ties by item id ascending (deterministic).
+void TopK(const float* scores, int32_t item_count, int k, const std::function<bool(int32_t)>& exclude,
+          std::vector<ScoredItem>& out);
+
+}  // namespace omni::recommend
