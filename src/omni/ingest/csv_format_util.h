@@ -3,6 +3,8 @@
 // event ids. Internal to src/omni/ingest; not part of the Format contract.
 #pragma once
 
+#include <array>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -129,6 +131,46 @@ class CsvFormatBase : public Format {
   char delimiter_;
   std::vector<std::string_view> fields_;
   std::string scratch_;
+};
+
+// A CSV export whose header names fixed columns (Online Retail,
+// RetailRocket): learns the columns' positions from the header, checks each
+// record's width, and turns it into one event through Fill(), which rejects
+// the record (one RejectedRecord) and returns false on a bad field.
+template <size_t N>
+class NamedColumnCsvFormat : public CsvFormatBase {
+ public:
+  bool has_header() const override { return true; }
+
+  Status Header(std::string_view record) override {
+    CsvHeader header;
+    OMNI_RETURN_IF_ERROR(header.Parse(record, delimiter_));
+    OMNI_RETURN_IF_ERROR(header.Require(name(), {names_.begin(), names_.end()}));
+    for (size_t i = 0; i < N; ++i) columns_[i] = header.Find(names_[i]);
+    width_ = header.size();
+    return Status::Ok();
+  }
+
+  void Parse(std::string_view record, int64_t line_no, Batch& out) override {
+    if (!SplitOrReject(record, line_no, out)) return;
+    if (!CheckColumnCount(record, line_no, width_, out)) return;
+    Event& e = out.events.emplace_back();
+    if (!Fill(e, record, line_no, out)) out.events.pop_back();
+  }
+
+ protected:
+  NamedColumnCsvFormat(const IngestConfig& config, const std::array<std::string_view, N>& names)
+      : CsvFormatBase(config, ','), names_(names) {
+    columns_.fill(-1);
+  }
+  virtual bool Fill(Event& e, std::string_view record, int64_t line_no, Batch& out) = 0;
+  std::string_view Col(size_t column) const { return Field(columns_[column]); }
+  std::string_view ColumnName(size_t column) const { return names_[column]; }
+
+ private:
+  std::array<std::string_view, N> names_;
+  std::array<int, N> columns_;
+  size_t width_ = 0;
 };
 
 }  // namespace omni::ingest

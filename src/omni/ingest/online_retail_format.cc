@@ -62,81 +62,16 @@ bool IsNonProductCode(std::string_view code) {
   return code.substr(0, 5) == "gift_";  // gift vouchers: money, not merchandise
 }
 
-bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-// Reads 1..max_digits digits at `s[pos]`.
-bool ReadNumber(std::string_view s, size_t& pos, int max_digits, int64_t& out) {
-  size_t start = pos;
-  out = 0;
-  while (pos < s.size() && pos - start < static_cast<size_t>(max_digits) && s[pos] >= '0' && s[pos] <= '9') {
-    out = out * 10 + (s[pos] - '0');
-    ++pos;
-  }
-  return pos > start;
-}
-
-// The original workbook's "M/D/YYYY H:MM" (seconds optional), as UTC ms.
-bool ParseUsDateTime(std::string_view s, int64_t& ts_ms) {
-  size_t pos = 0;
-  int64_t month, day, year, hour, minute, second = 0;
-  auto expect = [&](char c) { return pos < s.size() && s[pos++] == c; };
-  if (!ReadNumber(s, pos, 2, month) || !expect('/') || !ReadNumber(s, pos, 2, day) || !expect('/') ||
-      !ReadNumber(s, pos, 4, year) || !expect(' ') || !ReadNumber(s, pos, 2, hour) || !expect(':') ||
-      !ReadNumber(s, pos, 2, minute)) {
-    return false;
-  }
-  if (pos < s.size() && (!expect(':') || !ReadNumber(s, pos, 2, second))) return false;
-  if (pos != s.size()) return false;
-  static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (year < 1970 || year > 2100 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) {
-    return false;
-  }
-  if (day > kDays[month - 1] + (month == 2 && IsLeap(year))) return false;
-  ts_ms = ((DaysFromCivil(year, month, day) * 24 + hour) * 60 + minute) * 60000 + second * 1000;
-  return true;
-}
-
-class OnlineRetailFormat final : public CsvFormatBase {
+class OnlineRetailFormat final : public NamedColumnCsvFormat<kColumnNames.size()> {
  public:
   explicit OnlineRetailFormat(const IngestConfig& config)
-      : CsvFormatBase(config, ','),
-        adjustment_type_(config.custom_type_prefix + "adjustment") {
-    columns_.fill(-1);
-  }
+      : NamedColumnCsvFormat(config, kColumnNames),
+        adjustment_type_(config.custom_type_prefix + "adjustment") {}
 
   std::string_view name() const override { return "online-retail"; }
-  bool has_header() const override { return true; }
-
-  Status Header(std::string_view record) override {
-    CsvHeader header;
-    OMNI_RETURN_IF_ERROR(header.Parse(record, delimiter_));
-    OMNI_RETURN_IF_ERROR(header.Require("online-retail", {kColumnNames.begin(), kColumnNames.end()}));
-    for (size_t i = 0; i < kColumnNames.size(); ++i) columns_[i] = header.Find(kColumnNames[i]);
-    width_ = header.size();
-    return Status::Ok();
-  }
-
-  void Parse(std::string_view record, int64_t line_no, Batch& out) override {
-    if (!SplitOrReject(record, line_no, out)) return;
-    if (!CheckColumnCount(record, line_no, width_, out)) return;
-    Event& e = out.events.emplace_back();
-    if (!Fill(e, record, line_no, out)) out.events.pop_back();
-  }
 
  private:
-  std::string_view Col(Column c) const { return Field(columns_[c]); }
-
-  bool Fill(Event& e, std::string_view record, int64_t line_no, Batch& out) {
+  bool Fill(Event& e, std::string_view record, int64_t line_no, Batch& out) override {
     auto reject = [&](RejectReason reason, Column c, std::string what) {
       Reject(out, record, line_no, reason, kColumnNames[c], what);
       return false;
@@ -159,13 +94,13 @@ class OnlineRetailFormat final : public CsvFormatBase {
     if (price < 0) return reject(RejectReason::kNegativePrice, kUnitPrice, "UnitPrice " + DescribeValue(p) + " is negative");
 
     std::string_view date = Col(kInvoiceDate);
+    // ParseLocalTimestamp reads both "2010-12-01 08:26:00" and the workbook's "12/1/2010 8:26".
     StatusOr<ParsedTime> t = ParseLocalTimestamp(date, 0);
-    if (t.ok()) {
-      e.ts_ms = t->ts_ms;
-    } else if (!ParseUsDateTime(date, e.ts_ms)) {
+    if (!t.ok()) {
       return reject(RejectReason::kBadTimestamp, kInvoiceDate,
                     "InvoiceDate " + DescribeValue(date) + " is neither YYYY-MM-DD HH:MM:SS nor M/D/YYYY H:MM");
     }
+    e.ts_ms = t->ts_ms;
     e.tz_offset_min = 0;
 
     std::string_view customer = Col(kCustomerId);
@@ -270,8 +205,6 @@ class OnlineRetailFormat final : public CsvFormatBase {
   };
 
   std::string adjustment_type_;
-  std::array<int, kColumnNames.size()> columns_;
-  size_t width_ = 0;
   std::string guest_id_;
   absl::flat_hash_map<std::string, KnownItem> items_;
 };

@@ -24,33 +24,14 @@ enum Column { kTimestamp, kVisitorId, kEvent, kItemId, kTransactionId };
 constexpr std::array<std::string_view, 5> kColumnNames = {"timestamp", "visitorid", "event", "itemid",
                                                           "transactionid"};
 
-class RetailRocketFormat final : public CsvFormatBase {
+class RetailRocketFormat final : public NamedColumnCsvFormat<kColumnNames.size()> {
  public:
-  explicit RetailRocketFormat(const IngestConfig& config) : CsvFormatBase(config, ',') { columns_.fill(-1); }
+  explicit RetailRocketFormat(const IngestConfig& config) : NamedColumnCsvFormat(config, kColumnNames) {}
 
   std::string_view name() const override { return "retailrocket"; }
-  bool has_header() const override { return true; }
-
-  Status Header(std::string_view record) override {
-    CsvHeader header;
-    OMNI_RETURN_IF_ERROR(header.Parse(record, delimiter_));
-    OMNI_RETURN_IF_ERROR(header.Require("retailrocket", {kColumnNames.begin(), kColumnNames.end()}));
-    for (size_t i = 0; i < kColumnNames.size(); ++i) columns_[i] = header.Find(kColumnNames[i]);
-    width_ = header.size();
-    return Status::Ok();
-  }
-
-  void Parse(std::string_view record, int64_t line_no, Batch& out) override {
-    if (!SplitOrReject(record, line_no, out)) return;
-    if (!CheckColumnCount(record, line_no, width_, out)) return;
-    Event& e = out.events.emplace_back();
-    if (!Fill(e, record, line_no, out)) out.events.pop_back();
-  }
 
  private:
-  std::string_view Col(Column c) const { return Field(columns_[c]); }
-
-  bool Fill(Event& e, std::string_view record, int64_t line_no, Batch& out) {
+  bool Fill(Event& e, std::string_view record, int64_t line_no, Batch& out) override {
     auto reject = [&](RejectReason reason, Column c, std::string what) {
       Reject(out, record, line_no, reason, kColumnNames[c], what);
       return false;
@@ -98,8 +79,6 @@ class RetailRocketFormat final : public CsvFormatBase {
     return true;
   }
 
-  std::array<int, kColumnNames.size()> columns_;
-  size_t width_ = 0;
 };
 
 }  // namespace
