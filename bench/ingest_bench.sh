@@ -15,13 +15,14 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
 
 peak_mib() { awk -F: '/Maximum resident set size/ {printf "%.1f", $2/1024}' "$1"; }
+cpu_s() { awk -F: '/User time|System time/ {s += $2} END {printf "%.3f", s}' "$1"; }
 
 run_omni() {  # name file format
   local name=$1 file=$2 fmt=$3
   rm -rf "$work/data-$name"
   /usr/bin/time -v "$omni" --data "$work/data-$name" --format json import "$file" --as "$fmt" \
     >"$work/$name.omni.json" 2>"$work/$name.omni.time"
-  echo "$(cat "$work/$name.omni.json")" "$(peak_mib "$work/$name.omni.time")"
+  echo "$(cat "$work/$name.omni.json")" "$(peak_mib "$work/$name.omni.time")" "$(cpu_s "$work/$name.omni.time")"
 }
 
 echo "generating $events demo events..." >&2
@@ -42,8 +43,8 @@ fi
 import json, sys
 def omni(s):
     if not s: return None
-    text, rss = s.rsplit(" ", 1)
-    d = json.loads(text); d["peak_rss_mib"] = float(rss); return d
+    text, rss, cpu = s.rsplit(" ", 2)
+    d = json.loads(text); d["peak_rss_mib"] = float(rss); d["cpu_seconds"] = float(cpu); return d
 rows = []
 for name, o, r in (("jsonl (demo events)", omni(sys.argv[1]), json.loads(sys.argv[2])),
                    ("online-retail csv", omni(sys.argv[3]), json.loads(sys.argv[4]) if sys.argv[4] else None)):
@@ -53,10 +54,14 @@ for name, o, r in (("jsonl (demo events)", omni(sys.argv[1]), json.loads(sys.arg
                  "omni_accepted": o["accepted"], "omni_duplicates": o["duplicates"], "omni_rejected": o["rejected"],
                  "reference_records_per_s": r["records_per_second"], "reference_peak_mib": r["peak_rss_mib"],
                  "reference_accepted": r["accepted"], "reference_rejected": r["rejected"],
-                 "ratio": round(o["records_per_second"] / r["records_per_second"], 2)})
+                 "omni_cpu_s": o["cpu_seconds"], "reference_cpu_s": r["cpu_seconds"],
+                 "ratio": round(o["records_per_second"] / r["records_per_second"], 2),
+                 "cpu_ratio": round(r["cpu_seconds"] / o["cpu_seconds"], 2)})
 json.dump(rows, open(sys.argv[5], "w"), indent=1)
-print(f"{'input':22} {'records':>9} {'omni rec/s':>11} {'omni MiB':>9} {'ref rec/s':>10} {'ref MiB':>8} {'ratio':>6}")
+print(f"{'input':22} {'records':>9} {'omni rec/s':>11} {'omni cpu s':>10} {'omni MiB':>9} {'ref rec/s':>10} "
+      f"{'ref cpu s':>9} {'ref MiB':>8} {'ratio':>6} {'cpu ratio':>9}")
 for r in rows:
-    print(f"{r['input']:22} {r['records']:>9} {r['omni_records_per_s']:>11} {r['omni_peak_mib']:>9} "
-          f"{r['reference_records_per_s']:>10} {r['reference_peak_mib']:>8} {r['ratio']:>6}")
+    print(f"{r['input']:22} {r['records']:>9} {r['omni_records_per_s']:>11} {r['omni_cpu_s']:>10} {r['omni_peak_mib']:>9} "
+          f"{r['reference_records_per_s']:>10} {r['reference_cpu_s']:>9} {r['reference_peak_mib']:>8} {r['ratio']:>6} "
+          f"{r['cpu_ratio']:>9}")
 PY
