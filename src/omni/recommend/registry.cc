@@ -1,1 +1,43 @@
-// Placeholder until the recommenders land.
+// Every model by name. Listed explicitly (not self-registering statics, which
+// the linker drops from static libraries).
+#include <algorithm>
+
+#include "omni/recommend/models.h"
+
+namespace omni::recommend {
+namespace {
+
+using Factory = StatusOr<std::unique_ptr<Recommender>> (*)(const Spec&);
+
+struct Entry {
+  const char* name;
+  Factory make;
+};
+
+constexpr Entry kModels[] = {
+    {"popularity", &MakePopularity},
+    {"itemknn", &MakeItemKnn},
+    {"ease", &MakeEase},
+    {"als", &MakeAls},
+    {"dense-cosine", &MakeDenseCosineCf},
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Recommender>> MakeRecommender(std::string_view text) {
+  OMNI_ASSIGN_OR_RETURN(Spec spec, Spec::Parse(text));
+  for (const Entry& e : kModels) {
+    if (spec.name() == e.name) return e.make(spec);
+  }
+  std::string known;
+  for (const std::string& n : RecommenderNames()) known += (known.empty() ? "" : ", ") + n;
+  return InvalidArgument("unknown recommender '" + spec.name() + "' (known: " + known + ")");
+}
+
+std::vector<std::string> RecommenderNames() {
+  std::vector<std::string> names;
+  for (const Entry& e : kModels) names.emplace_back(e.name);
+  return names;
+}
+
+}  // namespace omni::recommend

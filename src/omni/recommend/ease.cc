@@ -1,0 +1,122 @@
+// EASE (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW
+// 2019): the item-item weight matrix with a zero diagonal that best
+// reconstructs X under L2 penalty λ has the closed form
+//   G = XᵀX + λI,  P = G⁻¹,  B = -P / diag(P) (column-wise),  diag(B) = 0,
+// and a customer's scores are x·B. It is the strongest simple model on
+// MovieLens-sized catalogues, and its cost is the dense items × items
+// inverse: memory grows with items², so it refuses catalogues that do not fit.
+//   ease:lambda=400,max_memory_mb=8192
+#include <Eigen/Cholesky>
+#include <Eigen/Dense>
+#include <fmt/format.h>
+
+#include "omni/recommend/artefact.h"
+#include "omni/recommend/models.h"
+
+namespace omni::recommend {
+namespace {
+
+class Ease final : public Recommender {
+ public:
+  Ease(double lambda, int64_t max_memory_mb) : lambda_(lambda), max_memory_mb_(max_memory_mb) {}
+
+  std::string spec() const override { return fmt::format("ease:lambda={}", lambda_); }
+
+  Status Fit(const InteractionMatrix& train) override {
+    const int64_t n = train.cols;
+    // G (then P, in place) in double, B in float: items² × 12 bytes at the peak.
+    const double need_mb = static_cast<double>(n) * n * 8 / (1024.0 * 1024.0);
+    if (need_mb > static_cast<double>(max_memory_mb_)) {
+      return ResourceExhausted(fmt::format(
+          "ease needs the dense {} × {} item matrix: {:.0f} MiB in double precision (plus {:.0f} MiB for the "
+          "float weights), over the budget of {} MiB; raise max_memory_mb or use itemknn/als for this catalogue",
+          n, n, need_mb, need_mb / 2, max_memory_mb_));
+    }
+    // G = XᵀX accumulated from each customer's row: sum of outer products of
+    // sparse rows, upper triangle only, mirrored afterwards.
+    Eigen::MatrixXd g = Eigen::MatrixXd::Zero(n, n);
+    for (int32_t r = 0; r < train.rows; ++r) {
+      auto idx = train.RowIndices(r);
+      auto val = train.RowValues(r);
+      for (size_t a = 0; a < idx.size(); ++a) {
+        const double va = val[a];
+        double* col = g.col(idx[a]).data();  // column idx[a], rows idx[b] <= idx[a]
+        for (size_t b = 0; b <= a; ++b) col[idx[b]] += va * val[b];
+      }
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      for (int64_t i = j + 1; i < n; ++i) g(i, j) = g(j, i);
+    }
+    g.diagonal().array() += lambda_;
+    Eigen::LLT<Eigen::MatrixXd> llt(g);
+    if (llt.info() != Eigen::Success) {
+      return Internal("ease: XᵀX + λI is not positive definite (λ must be > 0)");
+    }
+    g = llt.solve(Eigen::MatrixXd::Identity(n, n));  // P
+    // B[i][j] = -P[i][j] / P[j][j]; stored row-major so x·B adds whole rows.
+    b_.assign(static_cast<size_t>(n) * n, 0.0f);
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        b_[i * n + j] = i == j ? 0.0f : static_cast<float>(-g(i, j) / g(j, j));
+      }
+    }
+    items_ = static_cast<int32_t>(n);
+    return Status::Ok();
+  }
+
+  void Score(std::span<const int32_t> customers, const InteractionMatrix& history, float* scores) const override {
+    const size_t n = items_;
+    for (size_t c = 0; c < customers.size(); ++c) {
+      float* out = scores + c * n;
+      std::fill(out, out + n, 0.0f);
+      if (customers[c] < 0 || customers[c] >= history.rows) continue;
+      auto idx = history.RowIndices(customers[c]);
+      auto val = history.RowValues(customers[c]);
+      for (size_t a = 0; a < idx.size(); ++a) {
+        if (idx[a] >= items_) continue;
+        const float v = val[a];
+        const float* row = b_.data() + static_cast<size_t>(idx[a]) * n;
+        for (size_t j = 0; j < n; ++j) out[j] += v * row[j];
+      }
+    }
+  }
+
+  int32_t item_count() const override { return items_; }
+
+  Status Save(const std::string& path) const override {
+    ArtefactWriter w("ease", spec());
+    w.Double("lambda", lambda_);
+    w.Int("items", items_);
+    w.Floats("b", b_);
+    return w.WriteTo(path);
+  }
+
+  Status Load(const std::string& path) override {
+    OMNI_ASSIGN_OR_RETURN(ArtefactReader r, ArtefactReader::Open(path, "ease"));
+    OMNI_ASSIGN_OR_RETURN(lambda_, r.Double("lambda"));
+    OMNI_ASSIGN_OR_RETURN(int64_t items, r.Int("items"));
+    OMNI_ASSIGN_OR_RETURN(b_, r.Floats("b"));
+    if (items < 0 || b_.size() != static_cast<size_t>(items) * items) {
+      return InvalidArgument(path + ": ease weights do not match the item count");
+    }
+    items_ = static_cast<int32_t>(items);
+    return Status::Ok();
+  }
+
+ private:
+  double lambda_;
+  int64_t max_memory_mb_;
+  int32_t items_ = 0;
+  std::vector<float> b_;  // items × items, row-major
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Recommender>> MakeEase(const Spec& spec) {
+  OMNI_RETURN_IF_ERROR(spec.CheckKnown({"lambda", "max_memory_mb"}));
+  OMNI_ASSIGN_OR_RETURN(double lambda, spec.GetDouble("lambda", 400.0, 1e-9, 1e12));
+  OMNI_ASSIGN_OR_RETURN(int64_t max_mb, spec.GetInt("max_memory_mb", 8192, 1, int64_t{1} << 40));
+  return std::unique_ptr<Recommender>(std::make_unique<Ease>(lambda, max_mb));
+}
+
+}  // namespace omni::recommend

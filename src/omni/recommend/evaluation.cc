@@ -1,0 +1,285 @@
+#include "omni/recommend/evaluation.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "omni/recommend/metrics.h"
+
+namespace omni::recommend {
+namespace {
+
+double Since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The union of two matrices' patterns (values 1): what a customer has seen.
+StatusOr<InteractionMatrix> Union(const InteractionMatrix& a, const InteractionMatrix& b) {
+  std::vector<int32_t> r, c;
+  std::vector<float> v;
+  for (const InteractionMatrix* m : {&a, &b}) {
+    for (int32_t i = 0; i < m->rows; ++i) {
+      for (int32_t j : m->RowIndices(i)) {
+        r.push_back(i);
+        c.push_back(j);
+        v.push_back(1.0f);
+      }
+    }
+  }
+  OMNI_ASSIGN_OR_RETURN(InteractionMatrix u, InteractionMatrix::FromTriplets(a.rows, a.cols, r, c, v));
+  std::fill(u.values.begin(), u.values.end(), 1.0f);
+  return u;
+}
+
+int64_t Customers(const InteractionLog& log) {
+  std::vector<char> seen(log.customers, 0);
+  int64_t n = 0;
+  for (const Interaction& x : log.rows) {
+    n += !seen[x.customer];
+    seen[x.customer] = 1;
+  }
+  return n;
+}
+
+int64_t Items(const InteractionLog& log) {
+  std::vector<char> seen(log.items, 0);
+  int64_t n = 0;
+  for (const Interaction& x : log.rows) {
+    n += !seen[x.item];
+    seen[x.item] = 1;
+  }
+  return n;
+}
+
+// Fits one spec; the model or the refusal.
+struct Fitted {
+  std::unique_ptr<Recommender> model;
+  Status status;
+  double seconds = 0;
+};
+Fitted FitSpec(const std::string& spec, const InteractionMatrix& train) {
+  Fitted f;
+  auto t0 = std::chrono::steady_clock::now();
+  StatusOr<std::unique_ptr<Recommender>> m = MakeRecommender(spec);
+  if (!m.ok()) {
+    f.status = m.status();
+    return f;
+  }
+  f.status = (*m)->Fit(train);
+  f.seconds = Since(t0);
+  if (f.status.ok()) f.model = std::move(*m);
+  return f;
+}
+
+double MetricValue(const Metrics& m, const std::string& name) {
+  for (const auto& [k, v] : m) {
+    if (k == name) return v;
+  }
+  return 0;
+}
+
+}  // namespace
+
+StatusOr<std::vector<std::string>> ExpandGrid(const std::string& text) {
+  OMNI_ASSIGN_OR_RETURN(Spec spec, Spec::Parse(text));
+  std::vector<std::string> out = {spec.name()};
+  bool first = true;
+  for (const auto& [key, value] : spec.params()) {
+    std::vector<std::string> alts;
+    size_t start = 0;
+    for (;;) {
+      size_t bar = value.find('|', start);
+      alts.push_back(value.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+      if (bar == std::string::npos) break;
+      start = bar + 1;
+    }
+    std::vector<std::string> next;
+    for (const std::string& prefix : out) {
+      for (const std::string& a : alts) {
+        if (a.empty()) return InvalidArgument("empty alternative for '" + key + "' in '" + text + "'");
+        next.push_back(prefix + (first ? ":" : ",") + key + "=" + a);
+      }
+    }
+    out = std::move(next);
+    first = false;
+  }
+  return out;
+}
+
+Metrics RankAndScore(const Recommender& model, const InteractionMatrix& history, const InteractionMatrix& exclude,
+                     const InteractionMatrix& truth, int k, int threads, int64_t* customers) {
+  const int32_t n = model.item_count();
+  std::vector<int32_t> todo;
+  for (int32_t u = 0; u < truth.rows; ++u) {
+    if (u < history.rows && history.indptr[u + 1] > history.indptr[u] && truth.indptr[u + 1] > truth.indptr[u]) {
+      todo.push_back(u);
+    }
+  }
+  threads = std::max(1, threads);
+  std::vector<MetricAccumulator> acc(threads, MetricAccumulator(k, n));
+  auto work = [&](int t) {
+    constexpr size_t kBatch = 64;
+    std::vector<float> scores;
+    std::vector<ScoredItem> top;
+    std::vector<int32_t> ranked, relevant;
+    std::vector<char> excluded(n, 0);
+    for (size_t begin = t * kBatch; begin < todo.size(); begin += kBatch * threads) {
+      const size_t end = std::min(todo.size(), begin + kBatch);
+      std::span<const int32_t> batch(todo.data() + begin, end - begin);
+      scores.resize(batch.size() * static_cast<size_t>(n));
+      model.Score(batch, history, scores.data());
+      for (size_t b = 0; b < batch.size(); ++b) {
+        const int32_t u = batch[b];
+        auto ex = u < exclude.rows ? exclude.RowIndices(u) : std::span<const int32_t>();
+        for (int32_t j : ex) {
+          if (j < n) excluded[j] = 1;
+        }
+        TopK(scores.data() + b * n, n, k, [&](int32_t j) { return excluded[j] != 0; }, top);
+        ranked.clear();
+        for (const ScoredItem& s : top) ranked.push_back(s.item);
+        relevant.clear();
+        for (int32_t j : truth.RowIndices(u)) {
+          if (j >= n || !excluded[j]) relevant.push_back(j);
+        }
+        for (int32_t j : ex) {
+          if (j < n) excluded[j] = 0;
+        }
+        acc[t].Add(ranked, relevant);
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
+  work(0);
+  for (auto& th : pool) th.join();
+  for (int t = 1; t < threads; ++t) acc[0].Merge(acc[t]);
+  if (customers) *customers = acc[0].customers();
+  return acc[0].Result();
+}
+
+StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vector<std::string>& specs,
+                                    const EvaluationOptions& options) {
+  EvaluationReport report;
+  report.protocol = options.protocol;
+  report.k = options.k;
+  report.seed = options.seed;
+  if (options.k <= 0) return InvalidArgument("k must be positive");
+  InteractionLog log;
+  Split split;
+  bool tune = false;
+  if (options.protocol == "msr-stratified") {
+    log = input;
+    split = MsrStratifiedSplit(log, 0.75, options.seed);
+  } else if (options.protocol == "recbole") {
+    log = KCore(FilterMinRating(input, 3.0f), 10, 10);
+    split = RecBoleRatioSplit(log, 0.1, 0.1, options.seed);
+    tune = true;
+  } else if (options.protocol == "temporal") {
+    log = input;
+    int64_t cutoff = options.cutoff_ms;
+    if (cutoff == 0 && !log.rows.empty()) {
+      std::vector<int64_t> ts;
+      for (const Interaction& x : log.rows) ts.push_back(x.ts_ms);
+      size_t q = ts.size() * 8 / 10;
+      std::nth_element(ts.begin(), ts.begin() + q, ts.end());
+      cutoff = ts[q];
+    }
+    report.cutoff_ms = cutoff;
+    split = TemporalSplit(log, cutoff);
+  } else if (options.protocol == "leave-last-out") {
+    log = input;
+    split = LeaveLastOutSplit(log);
+  } else {
+    return InvalidArgument("unknown protocol '" + options.protocol +
+                           "' (known: msr-stratified, recbole, temporal, leave-last-out)");
+  }
+  report.rows = static_cast<int64_t>(log.rows.size());
+  report.customers = Customers(log);
+  report.items = Items(log);
+  report.train_rows = static_cast<int64_t>(split.train.rows.size());
+  report.validation_rows = static_cast<int64_t>(split.validation.rows.size());
+  report.test_rows = static_cast<int64_t>(split.test.rows.size());
+  if (split.train.rows.empty() || split.test.rows.empty()) {
+    return FailedPrecondition(fmt::format("the {} split leaves {} training and {} test rows: nothing to evaluate",
+                                          options.protocol, split.train.rows.size(), split.test.rows.size()));
+  }
+  {
+    std::vector<char> in_train(log.customers, 0), counted(log.customers, 0);
+    for (const Interaction& x : split.train.rows) in_train[x.customer] = 1;
+    for (const Interaction& x : split.test.rows) {
+      if (!in_train[x.customer] && !counted[x.customer]) {
+        counted[x.customer] = 1;
+        ++report.cold_customers;
+      }
+    }
+  }
+
+  OMNI_ASSIGN_OR_RETURN(InteractionMatrix train, ToMatrix(split.train, options.values));
+  OMNI_ASSIGN_OR_RETURN(InteractionMatrix test, ToMatrix(split.test, MatrixValues::kBinary));
+  InteractionMatrix valid, seen_valid;
+  if (tune) {
+    OMNI_ASSIGN_OR_RETURN(valid, ToMatrix(split.validation, MatrixValues::kBinary));
+    OMNI_ASSIGN_OR_RETURN(seen_valid, Union(train, valid));
+  }
+  const std::string ndcg_key = "ndcg@" + std::to_string(options.k);
+
+  for (const std::string& spec : specs) {
+    OMNI_ASSIGN_OR_RETURN(std::vector<std::string> grid, ExpandGrid(spec));
+    // Validate every grid point's parameters before spending time fitting.
+    for (const std::string& point : grid) {
+      StatusOr<std::unique_ptr<Recommender>> probe = MakeRecommender(point);
+      if (!probe.ok()) return probe.status();
+    }
+    if (!tune) {
+      for (const std::string& point : grid) {
+        ModelResult r;
+        r.spec = point;
+        Fitted f = FitSpec(point, train);
+        r.status = f.status;
+        r.fit_seconds = f.seconds;
+        if (f.model) {
+          r.model_spec = f.model->spec();
+          auto t0 = std::chrono::steady_clock::now();
+          r.metrics = RankAndScore(*f.model, train, train, test, options.k, options.threads, &r.customers);
+          r.score_seconds = Since(t0);
+        }
+        report.models.push_back(std::move(r));
+      }
+      continue;
+    }
+    // RecBole: choose on validation, report the chosen point on test.
+    ModelResult best;
+    best.spec = spec;
+    best.candidates = static_cast<int64_t>(grid.size());
+    std::unique_ptr<Recommender> best_model;
+    for (const std::string& point : grid) {
+      Fitted f = FitSpec(point, train);
+      if (!f.model) {
+        if (!best_model) best.status = f.status;
+        continue;
+      }
+      int64_t n = 0;
+      Metrics v = RankAndScore(*f.model, train, train, valid, options.k, options.threads, &n);
+      const double ndcg = MetricValue(v, ndcg_key);
+      if (!best_model || ndcg > best.validation_ndcg) {
+        best.validation_ndcg = ndcg;
+        best.spec = point;
+        best.fit_seconds = f.seconds;
+        best.status = Status::Ok();
+        best_model = std::move(f.model);
+      }
+    }
+    if (best_model) {
+      best.model_spec = best_model->spec();
+      auto t0 = std::chrono::steady_clock::now();
+      best.metrics = RankAndScore(*best_model, train, seen_valid, test, options.k, options.threads, &best.customers);
+      best.score_seconds = Since(t0);
+    }
+    report.models.push_back(std::move(best));
+  }
+  return report;
+}
+
+}  // namespace omni::recommend
