@@ -15,6 +15,7 @@
 #include <cstring>
 #include <numeric>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -170,5 +171,28 @@ int main(int argc, char** argv) {
               model.spec().c_str(), fit_s, per_iter[per_iter.size() / 2], per_iter.front(),
               cpu_per_iter[cpu_per_iter.size() / 2], cpu_per_iter[cpu_per_iter.size() / 2] / threads, threads,
               ru.ru_maxrss / 1048576.0);
+  // Serving: one customer at a time against the whole catalogue, as a
+  // request would (fitted customers, so no fold-in).
+  std::vector<float> scores(m.cols);
+  std::vector<double> us;
+  std::mt19937_64 pick(seed + 1);
+  for (int i = 0; i < 1000; ++i) {
+    const int32_t c = static_cast<int32_t>(pick() % m.rows);
+    const auto s0 = std::chrono::steady_clock::now();
+    model.Score(std::span<const int32_t>(&c, 1), m, scores.data());
+    us.push_back(1e6 * Seconds(s0));
+  }
+  std::sort(us.begin(), us.end());
+  std::printf("score one customer x %d items: p50 %.0f us, p99 %.0f us\n", m.cols, us[500], us[990]);
+  // Fold-in of a fresh history row (the post-session refresh).
+  us.clear();
+  for (int i = 0; i < 200; ++i) {
+    const int32_t c = static_cast<int32_t>(pick() % m.rows);
+    const auto s0 = std::chrono::steady_clock::now();
+    auto f = model.RecalculateCustomer(m.RowIndices(c), m.RowValues(c));
+    us.push_back(1e6 * Seconds(s0));
+  }
+  std::sort(us.begin(), us.end());
+  std::printf("recalculate one customer (exact solve): p50 %.0f us, p99 %.0f us\n", us[100], us[198]);
   return 0;
 }

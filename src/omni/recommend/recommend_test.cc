@@ -73,7 +73,7 @@ TEST(TopKTest, OrdersByScoreThenIdAndExcludes) {
 }
 
 TEST(RegistryTest, KnowsEveryModelAndRejectsUnknown) {
-  for (std::string n : {"popularity", "itemknn", "ease", "als", "dense-cosine"}) {
+  for (std::string_view n : {"popularity", "itemknn", "ease", "als", "dense-cosine"}) {
     auto names = RecommenderNames();
     EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
   }
