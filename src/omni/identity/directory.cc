@@ -1,0 +1,181 @@
+// CustomerDirectory: the resolution in memory for later stages. Built for
+// the profile build's hot loop (CustomerOfEvent over every event): values
+// live in one character buffer, per-type hash maps key string_views into it,
+// so a lookup hashes the event's string and allocates nothing.
+#include <absl/container/flat_hash_map.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "omni/identity/identifier.h"
+#include "omni/identity/identity.h"
+#include "omni/identity/tables.h"
+#include "omni/store/sqlite_sql.h"
+
+namespace omni::identity {
+namespace {
+
+class MemoryDirectory final : public CustomerDirectory {
+ public:
+  int32_t customer_count() const override { return static_cast<int32_t>(keys_.size()); }
+
+  const std::string& CustomerKey(int32_t dense_id) const override {
+    OMNI_CHECK(dense_id >= 0 && dense_id < customer_count());
+    return keys_[static_cast<size_t>(dense_id)];
+  }
+
+  std::optional<int32_t> DenseIdOfKey(std::string_view key) const override {
+    if (auto number = ParseCustomerKey(key)) {
+      auto it = std::lower_bound(numbers_.begin(), numbers_.end(), *number);
+      if (it != numbers_.end() && *it == *number) return static_cast<int32_t>(it - numbers_.begin());
+    }
+    if (auto it = aliases_.find(std::string(key)); it != aliases_.end()) return it->second;
+    return std::nullopt;
+  }
+
+  std::optional<int32_t> CustomerOf(const ingest::Identity& identity) const override {
+    const auto& index = index_[static_cast<size_t>(identity.type)];
+    auto it = index.find(std::string_view(identity.value));
+    if (it == index.end()) return std::nullopt;
+    return customer_[static_cast<size_t>(it->second)];
+  }
+
+  std::optional<int32_t> CustomerOfEvent(const ingest::Event& event) const override {
+    int best_rank = 1 << 30;
+    std::optional<int32_t> best;
+    for (const ingest::Identity& identity : event.identities) {
+      const int rank = rank_[static_cast<size_t>(identity.type)];
+      if (rank >= best_rank) continue;
+      if (auto c = CustomerOf(identity)) {
+        best = c;
+        best_rank = rank;
+      }
+    }
+    return best;
+  }
+
+  std::vector<ingest::Identity> IdentifiersOf(int32_t dense_id) const override {
+    OMNI_CHECK(dense_id >= 0 && dense_id < customer_count());
+    std::vector<ingest::Identity> out;
+    for (int32_t k = offsets_[static_cast<size_t>(dense_id)]; k < offsets_[static_cast<size_t>(dense_id) + 1];
+         ++k) {
+      const int32_t i = members_[static_cast<size_t>(k)];
+      out.push_back({type_[static_cast<size_t>(i)], std::string(Value(i))});
+    }
+    std::stable_sort(out.begin(), out.end(), [&](const ingest::Identity& x, const ingest::Identity& y) {
+      return rank_[static_cast<size_t>(x.type)] < rank_[static_cast<size_t>(y.type)];
+    });
+    return out;
+  }
+
+  Status Load(store::Sql& sql, const IdentityConfig& config) {
+    for (int t = 0; t < kIdentityTypeCount; ++t) {
+      rank_[static_cast<size_t>(t)] = config.Rank(static_cast<IdentityType>(t));
+    }
+    // Rows first (values appended to one buffer), maps after: the buffer
+    // must stop growing before views into it are taken.
+    std::vector<int64_t> number_of;  // per identifier: its customer's key number
+    std::vector<size_t> value_end;
+    Status row_error;
+    OMNI_RETURN_IF_ERROR(
+        sql.Query("SELECT type, value, customer_key FROM identifiers WHERE customer_key IS NOT NULL", {},
+                  [&](const store::SqlRow& row) {
+                    auto type = ingest::ParseIdentityType(row.Text(0));
+                    auto number = ParseCustomerKey(row.Text(2));
+                    if (!type || !number) {
+                      row_error = Internal("identity: malformed identifiers row (type or customer_key)");
+                      return false;
+                    }
+                    type_.push_back(*type);
+                    number_of.push_back(*number);
+                    text_.append(row.Text(1));
+                    value_end.push_back(text_.size());
+                    return true;
+                  }));
+    OMNI_RETURN_IF_ERROR(row_error);
+    const size_t n = type_.size();
+    value_begin_.resize(n + 1);
+    value_begin_[0] = 0;
+    for (size_t i = 0; i < n; ++i) value_begin_[i + 1] = value_end[i];
+
+    numbers_ = number_of;
+    std::sort(numbers_.begin(), numbers_.end());
+    numbers_.erase(std::unique(numbers_.begin(), numbers_.end()), numbers_.end());
+    keys_.reserve(numbers_.size());
+    for (int64_t number : numbers_) keys_.push_back(FormatCustomerKey(number));
+
+    customer_.resize(n);
+    offsets_.assign(numbers_.size() + 1, 0);
+    std::array<size_t, kIdentityTypeCount> per_type{};
+    for (size_t i = 0; i < n; ++i) ++per_type[static_cast<size_t>(type_[i])];
+    for (int t = 0; t < kIdentityTypeCount; ++t)
+      index_[static_cast<size_t>(t)].reserve(per_type[static_cast<size_t>(t)]);
+    for (size_t i = 0; i < n; ++i) {
+      const auto dense = static_cast<int32_t>(
+          std::lower_bound(numbers_.begin(), numbers_.end(), number_of[i]) - numbers_.begin());
+      customer_[i] = dense;
+      ++offsets_[static_cast<size_t>(dense) + 1];
+      index_[static_cast<size_t>(type_[i])].emplace(Value(static_cast<int32_t>(i)), static_cast<int32_t>(i));
+    }
+    for (size_t c = 0; c < numbers_.size(); ++c) offsets_[c + 1] += offsets_[c];
+    members_.resize(n);
+    std::vector<int32_t> fill(offsets_.begin(), offsets_.end() - 1);
+    for (size_t i = 0; i < n; ++i) {
+      members_[static_cast<size_t>(fill[static_cast<size_t>(customer_[i])]++)] = static_cast<int32_t>(i);
+    }
+
+    OMNI_RETURN_IF_ERROR(
+        sql.Query("SELECT old_key, new_key FROM customer_key_aliases", {}, [&](const store::SqlRow& row) {
+          if (auto number = ParseCustomerKey(row.Text(1))) {
+            auto it = std::lower_bound(numbers_.begin(), numbers_.end(), *number);
+            if (it != numbers_.end() && *it == *number) {
+              aliases_.emplace(std::string(row.Text(0)), static_cast<int32_t>(it - numbers_.begin()));
+            }
+          }
+          return true;
+        }));
+    return Status::Ok();
+  }
+
+ private:
+  std::string_view Value(int32_t i) const {
+    const size_t b = value_begin_[static_cast<size_t>(i)];
+    return std::string_view(text_).substr(b, value_begin_[static_cast<size_t>(i) + 1] - b);
+  }
+
+  std::array<int, kIdentityTypeCount> rank_{};
+  std::vector<int64_t> numbers_;  // dense id -> key number, ascending
+  std::vector<std::string> keys_;
+  // Per identifier.
+  std::vector<IdentityType> type_;
+  std::string text_;
+  std::vector<size_t> value_begin_;
+  std::vector<int32_t> customer_;
+  // Per type: value -> identifier index (into type_, customer_, ...).
+  std::array<absl::flat_hash_map<std::string_view, int32_t>, kIdentityTypeCount> index_;
+  // Customer -> identifiers (CSR).
+  std::vector<int32_t> offsets_;
+  std::vector<int32_t> members_;
+  absl::flat_hash_map<std::string, int32_t> aliases_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<CustomerDirectory>> LoadDirectory(store::Sql& sql, const IdentityConfig& config) {
+  const auto start = std::chrono::steady_clock::now();
+  OMNI_RETURN_IF_ERROR(MigrateIdentityTables(sql));
+  auto directory = std::make_unique<MemoryDirectory>();
+  OMNI_RETURN_IF_ERROR(directory->Load(sql, config));
+  spdlog::debug("identity: directory of {} customers loaded in {:.2f} s", directory->customer_count(),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return std::unique_ptr<CustomerDirectory>(std::move(directory));
+}
+
+StatusOr<std::unique_ptr<CustomerDirectory>> LoadDirectory(const std::string& data_dir) {
+  OMNI_ASSIGN_OR_RETURN(IdentityConfig config, LoadIdentityConfig(data_dir));
+  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::Sql> sql, store::OpenSqliteSql(data_dir));
+  return LoadDirectory(*sql, config);
+}
+
+}  // namespace omni::identity

@@ -1,0 +1,102 @@
+// The directory against the identity tables, exhaustively on demo data:
+// every identifier maps to the customer its row names, every event to the
+// customer of its strongest usable identifier.
+#include <map>
+
+#include "gtest/gtest.h"
+#include "omni/demo/generator.h"
+#include "omni/identity/identity.h"
+#include "omni/identity/test_util.h"
+#include "omni/ingest/config_file.h"
+#include "omni/ingest/format.h"
+#include "omni/ingest/pipeline.h"
+
+namespace omni::identity {
+namespace {
+
+using namespace omni::identity::testing;  // NOLINT: test helpers
+
+TEST(DirectoryTest, AgreesWithTheIdentityTablesOnDemoData) {
+  DataDir d("directory");
+  demo::DemoOptions options;
+  options.customers = 500;
+  options.events = 15000;
+  options.seed = 5;
+  options.shared_device_rate = 0.05;
+  const auto paths = demo::DemoPaths::Beside(d.path() + "/demo.jsonl");
+  ASSERT_TRUE(demo::GenerateDemo(options, paths).ok());
+  auto config = ingest::LoadIngestConfig(d.path());
+  ASSERT_TRUE(config.ok());
+  auto format = ingest::MakeFormat("jsonl", *config);
+  ASSERT_TRUE(format.ok());
+  ASSERT_TRUE(ingest::ImportFile(paths.events, "demo.jsonl", **format, d.store()).ok());
+  ResolveStats stats = d.Resolve();
+  ASSERT_GT(stats.shared, 0);
+
+  auto loaded = LoadDirectory(d.sql());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const CustomerDirectory& directory = **loaded;
+  EXPECT_EQ(directory.customer_count(), stats.customers);
+  for (int32_t c = 1; c < directory.customer_count(); ++c) {
+    EXPECT_LT(directory.CustomerKey(c - 1), directory.CustomerKey(c));
+  }
+
+  // Every identifier row, looked up through the directory.
+  std::map<std::pair<int, std::string>, std::string> key_of;
+  int64_t keyed = 0;
+  Status st = d.sql().Query("SELECT type, value, IFNULL(customer_key, '') FROM identifiers", {},
+                            [&](const store::SqlRow& row) {
+                              const auto type = *ingest::ParseIdentityType(row.Text(0));
+                              const ingest::Identity identity{type, std::string(row.Text(1))};
+                              const std::string key(row.Text(2));
+                              key_of[{static_cast<int>(type), identity.value}] = key;
+                              const auto dense = directory.CustomerOf(identity);
+                              if (key.empty()) {
+                                EXPECT_FALSE(dense.has_value());
+                              } else {
+                                ++keyed;
+                                EXPECT_TRUE(dense.has_value());
+                                if (dense) {
+                                  EXPECT_EQ(directory.CustomerKey(*dense), key);
+                                  EXPECT_EQ(directory.DenseIdOfKey(key), dense);
+                                }
+                              }
+                              return true;
+                            });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  int64_t listed = 0;
+  for (int32_t c = 0; c < directory.customer_count(); ++c) {
+    for (const ingest::Identity& identity : directory.IdentifiersOf(c)) {
+      ++listed;
+      EXPECT_EQ(directory.CustomerOf(identity), c);
+    }
+  }
+  EXPECT_EQ(listed, keyed);
+
+  // Every event: the customer of its strongest identifier that has one.
+  IdentityConfig ranks;
+  int64_t events = 0;
+  st = d.store().ScanEvents(0, [&](int64_t, const ingest::Event& event) {
+    ++events;
+    std::string expected;
+    int best = 1 << 30;
+    for (const ingest::Identity& identity : event.identities) {
+      const std::string& key = key_of[{static_cast<int>(identity.type), identity.value}];
+      if (!key.empty() && ranks.Rank(identity.type) < best) {
+        best = ranks.Rank(identity.type);
+        expected = key;
+      }
+    }
+    const auto dense = directory.CustomerOfEvent(event);
+    EXPECT_EQ(dense.has_value(), !expected.empty());
+    if (dense) {
+      EXPECT_EQ(directory.CustomerKey(*dense), expected);
+    }
+    return true;
+  });
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(events, 15000);
+}
+
+}  // namespace
+}  // namespace omni::identity
