@@ -10,6 +10,11 @@
 #include "omni/cli/importing.h"
 #include "omni/common/progress.h"
 #include "omni/demo/generator.h"
+#include "omni/identity/evaluation.h"
+#include "omni/identity/identity.h"
+#include "omni/ingest/config_file.h"
+#include "omni/ingest/pii.h"
+#include "omni/store/sqlite_sql.h"
 #include "omni/store/store.h"
 
 namespace omni::cli {
@@ -55,10 +60,10 @@ Status RunDemo(const Context& ctx, const demo::DemoOptions& options) {
   if (ec) return Internal("cannot create " + dir.string() + ": " + ec.message());
   demo::DemoPaths paths = demo::DemoPaths::Beside((dir / "events.jsonl").string());
 
-  spdlog::info("step 1/2: generating a synthetic omnichannel retailer in {}", dir.string());
+  spdlog::info("step 1/3: generating a synthetic omnichannel retailer in {}", dir.string());
   OMNI_ASSIGN_OR_RETURN(demo::DemoSummary gen, Generate(options, paths));
 
-  spdlog::info("step 2/2: importing catalogue, availability and events into {}/omni.db", ctx.data_dir);
+  spdlog::info("step 2/3: importing catalogue, availability and events into {}/omni.db", ctx.data_dir);
   OMNI_ASSIGN_OR_RETURN(ImportOutcome catalogue,
                         ImportIntoStore(ctx.data_dir, paths.catalogue, "demo.catalogue.csv", "catalogue", 50000));
   OMNI_ASSIGN_OR_RETURN(ImportOutcome availability, ImportIntoStore(ctx.data_dir, paths.availability,
@@ -84,6 +89,14 @@ Status RunDemo(const Context& ctx, const demo::DemoOptions& options) {
   }));
   OMNI_ASSIGN_OR_RETURN(store::StoreStats stats, store->Stats());
 
+  spdlog::info("step 3/3: resolving one customer across channels (One-ID) and checking against the truth");
+  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::Sql> sql, store::OpenSqliteSql(ctx.data_dir));
+  OMNI_ASSIGN_OR_RETURN(identity::IdentityConfig id_config, identity::LoadIdentityConfig(ctx.data_dir));
+  OMNI_ASSIGN_OR_RETURN(identity::ResolveStats resolved, identity::Resolve(*store, *sql, id_config));
+  OMNI_ASSIGN_OR_RETURN(ingest::IngestConfig ingest_config, ingest::LoadIngestConfig(ctx.data_dir));
+  ingest::Pseudonymiser pseudonymiser(ingest_config);
+  OMNI_ASSIGN_OR_RETURN(identity::Evaluation eval, identity::EvaluateResolution(*sql, paths.truth, pseudonymiser));
+
   if (ctx.json()) {
     JsonWriter w;
     w.BeginObject();
@@ -103,6 +116,11 @@ Status RunDemo(const Context& ctx, const demo::DemoOptions& options) {
     w.EndObject();
     w.Key("store").BeginObject().Key("events").Int(stats.events).Key("items").Int(stats.items);
     w.Key("quarantined").Int(stats.quarantined).EndObject();
+    w.Key("identity").BeginObject();
+    w.Key("customers").Int(resolved.customers).Key("persons").Int(eval.persons);
+    w.Key("shared_identifiers").Int(resolved.shared).Key("seconds").Double(resolved.seconds);
+    w.Key("precision").Double(eval.precision).Key("recall").Double(eval.recall).Key("f1").Double(eval.f1);
+    w.EndObject();
     w.Key("events_by_channel").BeginObject();
     for (const auto& [k, n] : by_channel) w.Key(k).Int(n);
     w.EndObject().Key("events_by_type").BeginObject();
@@ -140,7 +158,19 @@ Status RunDemo(const Context& ctx, const demo::DemoOptions& options) {
   Table ty({"type", "events"});
   for (const auto& [k, n] : by_type) ty.AddRow({k, std::to_string(n)});
   ty.Print();
-  std::printf("\nNext: omni --data %s quarantine list · omni --data %s status\n", ctx.data_dir.c_str(),
+  std::printf("\n3. One customer across channels (One-ID)\n\n");
+  Table id({"identity resolution", ""});
+  id.AddRow({"identifiers", std::to_string(resolved.identifiers)});
+  id.AddRow({"customers resolved", std::to_string(resolved.customers)});
+  id.AddRow({"persons in the truth", std::to_string(eval.persons)});
+  id.AddRow({"shared identifiers flagged", fmt::format("{} (household screens {}/{}, kiosks {}/{})", resolved.shared,
+                                                        eval.household_flagged, eval.household_multi_person,
+                                                        eval.kiosk_flagged, eval.kiosk_multi_person)});
+  id.AddRow({"pairwise precision", fmt::format("{:.4f}", eval.precision)});
+  id.AddRow({"pairwise recall", fmt::format("{:.4f}", eval.recall)});
+  id.AddRow({"time", fmt::format("{:.2f} s", resolved.seconds)});
+  id.Print();
+  std::printf("\nNext: omni --data %s customers explain phone:<number> · quarantine list · status\n",
               ctx.data_dir.c_str());
   return Status::Ok();
 }
