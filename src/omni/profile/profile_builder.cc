@@ -1,0 +1,721 @@
+#include "omni/profile/profile_builder.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <string_view>
+#include <utility>
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/hash/hash.h>
+#include <fmt/format.h>
+
+#include "omni/profile/clv_internal.h"
+#include "omni/profile/consent.h"
+
+namespace omni::profile {
+namespace {
+
+constexpr int64_t kDayMs = 86'400'000;
+constexpr int64_t kDaySec = 86'400;
+
+// What an activity record is. The order matters: records of one second sort
+// browse before purchase, so a view and the purchase it led to in the same
+// second count as "viewed, then bought".
+enum Kind : uint8_t { kStoreVisit = 0, kView = 1, kCart = 2, kPurchase = 3, kRefund = 4 };
+
+enum class EventKind { kView, kCart, kPurchase, kRefund, kStoreVisit, kConsent, kOther };
+
+EventKind KindOf(std::string_view type) {
+  if (type == "view") return EventKind::kView;
+  if (type == "purchase") return EventKind::kPurchase;
+  if (type == "add_to_cart") return EventKind::kCart;
+  if (type == "refund") return EventKind::kRefund;
+  if (type == "store_visit") return EventKind::kStoreVisit;
+  if (type == "consent") return EventKind::kConsent;
+  return EventKind::kOther;
+}
+
+// 16 bytes per item event: this buffer is the build's main memory cost.
+struct Activity {
+  uint32_t customer;
+  uint32_t ts_sec;  // seconds since the epoch (ingest accepts 1970..2100)
+  int32_t ref;      // item index (view, cart, visit; -1 = none) or line index (purchase, refund)
+  uint8_t kind;
+  uint8_t channel;
+  uint16_t unused = 0;
+};
+static_assert(sizeof(Activity) == 16);
+
+// A purchase or refund line.
+struct Line {
+  uint64_t order_key;  // hash of order_id; of the event itself when it has none
+  double amount;       // quantity x unit price, >= 0 (a refund's value is positive too)
+  int32_t item;        // -1 = none
+};
+
+int64_t DaysBetween(int64_t from_ms, int64_t to_ms) {
+  const int64_t d = to_ms - from_ms;
+  return d >= 0 ? d / kDayMs : -((-d + kDayMs - 1) / kDayMs);
+}
+
+struct PairHash {
+  size_t operator()(const std::pair<double, double>& k) const {
+    return absl::HashOf(k.first, k.second);
+  }
+};
+
+// Top `k` (id, weight) pairs, strongest first; ties by name so output is stable.
+std::vector<Affinity> TopAffinities(std::vector<std::pair<int32_t, double>>& weights,
+                                    const std::vector<std::string>& names, int k) {
+  std::vector<Affinity> out;
+  if (weights.empty() || k <= 0) return out;
+  std::sort(weights.begin(), weights.end());
+  size_t w = 0;
+  double total = 0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    total += weights[i].second;
+    if (w > 0 && weights[w - 1].first == weights[i].first) {
+      weights[w - 1].second += weights[i].second;
+    } else {
+      weights[w++] = weights[i];
+    }
+  }
+  weights.resize(w);
+  std::sort(weights.begin(), weights.end(), [&](const auto& a, const auto& b) {
+    if (a.second != b.second) return a.second > b.second;
+    return names[static_cast<size_t>(a.first)] < names[static_cast<size_t>(b.first)];
+  });
+  const size_t n = std::min(weights.size(), static_cast<size_t>(k));
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(Affinity{names[static_cast<size_t>(weights[i].first)], weights[i].second,
+                           total > 0 ? weights[i].second / total : 0});
+  }
+  return out;
+}
+
+}  // namespace
+
+struct ProfileBuilder::State {
+  State(const identity::CustomerDirectory& d, ProfileOptions o) : directory(d), options(std::move(o)) {}
+
+  const identity::CustomerDirectory& directory;
+  ProfileOptions options;
+  ProfileBuildStats stats;
+  int32_t n = 0;  // customers in the directory
+  int k_recent = 0;
+
+  // Channels: name, online / in-store flags, and per-channel event counts per customer.
+  std::vector<std::string> channels;
+  std::vector<uint8_t> online;
+  std::vector<uint8_t> in_store;
+  // Events per customer and channel, customer-major (one row of
+  // channel_stride counters per customer, next to each other in memory).
+  std::vector<int32_t> channel_events;
+  size_t channel_stride = 0;
+  int last_channel = -1;  // events come in runs of one channel: try it first
+
+  // Per customer.
+  // What every event updates, in one 24-byte record per customer: the
+  // per-event work is dominated by cache misses on per-customer state.
+  struct CustomerAcc {
+    int64_t first_seen = std::numeric_limits<int64_t>::max();
+    int64_t last_seen = std::numeric_limits<int64_t>::min();
+    int32_t events = 0;
+    uint8_t identified = 0;
+  };
+  std::vector<CustomerAcc> acc;
+  std::array<bool, ingest::kIdentityTypeCount> strong{};
+  std::vector<uint32_t> recent;  // n * k_recent ring of seq - seq_base
+  int64_t seq_base = -1;
+  absl::flat_hash_map<int32_t, std::vector<ConsentState>> consent;
+
+  // Items, categories, brands.
+  absl::flat_hash_map<std::string, int32_t> item_index;
+  std::vector<int32_t> item_category;
+  std::vector<int32_t> item_brand;
+  std::vector<std::string> categories;
+  std::vector<std::string> brands;
+  absl::flat_hash_map<std::string, int32_t> category_index;
+  absl::flat_hash_map<std::string, int32_t> brand_index;
+
+  std::vector<Activity> activities;
+  std::vector<Line> lines;
+  std::vector<int64_t> offsets;  // n + 1, into activities once sorted
+  absl::flat_hash_map<int32_t, int64_t> purchase_tz;  // offset minutes -> purchases
+
+  // Finish() results, per customer.
+  bool finished = false;
+  std::vector<double> recency, frequency, monetary;
+  std::vector<uint8_t> r, f, m;
+  std::vector<double> expected, alive, clv;
+
+  int ChannelIndex(std::string_view name) {
+    if (last_channel >= 0 && channels[static_cast<size_t>(last_channel)] == name) return last_channel;
+    for (size_t i = 0; i < channels.size(); ++i) {
+      if (channels[i] == name) return last_channel = static_cast<int>(i);
+    }
+    if (channels.size() >= 255) return -1;  // more channels than any retailer has
+    AddChannel(name);
+    return last_channel = static_cast<int>(channels.size() - 1);
+  }
+
+  void AddChannel(std::string_view name) {
+    const auto& on = options.online_channels;
+    const auto& st = options.in_store_channels;
+    channels.emplace_back(name);
+    online.push_back(std::find(on.begin(), on.end(), name) != on.end());
+    in_store.push_back(std::find(st.begin(), st.end(), name) != st.end());
+    if (channels.size() > channel_stride) {
+      // Re-layout with room to spare; happens once per unexpected channel at most.
+      const size_t stride = channels.size() + 4;
+      std::vector<int32_t> wider(static_cast<size_t>(n) * stride, 0);
+      for (size_t c = 0; c < static_cast<size_t>(n); ++c) {
+        for (size_t k = 0; k < channel_stride; ++k) wider[c * stride + k] = channel_events[c * channel_stride + k];
+      }
+      channel_events = std::move(wider);
+      channel_stride = stride;
+    }
+  }
+
+  int32_t Intern(absl::flat_hash_map<std::string, int32_t>& index, std::vector<std::string>& names,
+                 std::string_view name) {
+    if (name.empty()) return -1;
+    // Debian's abseil has its own string_view; this one is heterogeneous.
+    auto it = index.find(absl::string_view(name.data(), name.size()));
+    if (it != index.end()) return it->second;
+    const auto id = static_cast<int32_t>(names.size());
+    names.emplace_back(name);
+    index.emplace(std::string(name), id);
+    return id;
+  }
+
+  int32_t ItemIndex(std::string_view item_id) {
+    if (item_id.empty()) return -1;
+    auto it = item_index.find(absl::string_view(item_id.data(), item_id.size()));
+    if (it != item_index.end()) return it->second;
+    // Not in the catalogue: still needs an index to match views to purchases.
+    const auto id = static_cast<int32_t>(item_category.size());
+    item_index.emplace(std::string(item_id), id);
+    item_category.push_back(-1);
+    item_brand.push_back(-1);
+    return id;
+  }
+
+  void Push(int32_t customer, int64_t ts_ms, int32_t ref, Kind kind, int channel) {
+    activities.push_back(Activity{static_cast<uint32_t>(customer), static_cast<uint32_t>(ts_ms / 1000), ref,
+                                  kind, static_cast<uint8_t>(channel)});
+  }
+
+  std::pair<int64_t, int64_t> Range(int32_t c) const {
+    return {offsets[static_cast<size_t>(c)], offsets[static_cast<size_t>(c) + 1]};
+  }
+
+  void SortByCustomer();
+  void ComputeRfm();
+  void ComputeClv();
+  Profile Assemble(int32_t c) const;
+};
+
+ProfileBuilder::ProfileBuilder(const identity::CustomerDirectory& directory, ProfileOptions options)
+    : s_(std::make_unique<State>(directory, std::move(options))) {
+  State& s = *s_;
+  s.n = directory.customer_count();
+  s.k_recent = std::max(0, s.options.recent_events);
+  const auto n = static_cast<size_t>(s.n);
+  s.acc.assign(n, State::CustomerAcc{});
+  for (ingest::IdentityType t : s.options.strong_types) s.strong[static_cast<size_t>(t)] = true;
+  s.recent.assign(n * static_cast<size_t>(s.k_recent), 0);
+  s.channel_stride = s.options.channels.size() + 4;
+  s.channel_events.assign(n * s.channel_stride, 0);
+  for (const std::string& c : s.options.channels) s.ChannelIndex(c);
+  s.last_channel = -1;
+  if (s.options.expected_events > 0) s.activities.reserve(static_cast<size_t>(s.options.expected_events));
+}
+
+ProfileBuilder::~ProfileBuilder() = default;
+
+const ProfileBuildStats& ProfileBuilder::stats() const { return s_->stats; }
+
+void ProfileBuilder::AddItem(const ingest::Item& item) {
+  State& s = *s_;
+  const int32_t id = s.ItemIndex(item.item_id);
+  if (id < 0) return;
+  s.item_category[static_cast<size_t>(id)] = s.Intern(s.category_index, s.categories, item.category_path);
+  s.item_brand[static_cast<size_t>(id)] = s.Intern(s.brand_index, s.brands, item.brand);
+  ++s.stats.items;
+}
+
+void ProfileBuilder::AddEvent(int64_t seq, const ingest::Event& e) {
+  State& s = *s_;
+  ++s.stats.events_read;
+  if (e.ts_ms > s.options.as_of_ms) {
+    ++s.stats.events_after_as_of;
+    return;
+  }
+  const std::optional<int32_t> customer = s.directory.CustomerOfEvent(e);
+  if (!customer || *customer < 0 || *customer >= s.n) {
+    ++s.stats.events_unattributed;
+    return;
+  }
+  ++s.stats.events_used;
+  const int32_t c = *customer;
+  const auto cu = static_cast<size_t>(c);
+  State::CustomerAcc& a = s.acc[cu];
+  a.first_seen = std::min(a.first_seen, e.ts_ms);
+  a.last_seen = std::max(a.last_seen, e.ts_ms);
+  if (s.k_recent > 0) {
+    if (s.seq_base < 0) s.seq_base = seq;
+    const int64_t rel = seq - s.seq_base;
+    if (rel >= 0 && rel <= std::numeric_limits<uint32_t>::max()) {
+      s.recent[cu * static_cast<size_t>(s.k_recent) + static_cast<size_t>(a.events % s.k_recent)] =
+          static_cast<uint32_t>(rel);
+    }
+  }
+  ++a.events;
+  if (!a.identified) {
+    for (const ingest::Identity& id : e.identities) {
+      if (s.strong[static_cast<size_t>(id.type)]) a.identified = 1;
+    }
+  }
+  const int ch = s.ChannelIndex(e.channel);
+  if (ch < 0) return;
+  ++s.channel_events[cu * s.channel_stride + static_cast<size_t>(ch)];
+
+  switch (KindOf(e.type)) {
+    case EventKind::kView:
+    case EventKind::kCart: {
+      const int32_t item = s.ItemIndex(e.item_id);
+      // A view without an item (a page, a store's kiosk menu) still says
+      // "was in the store" when it happened there.
+      if (item >= 0 || s.in_store[static_cast<size_t>(ch)]) {
+        s.Push(c, e.ts_ms, item, e.type == "view" ? kView : kCart, ch);
+      }
+      break;
+    }
+    case EventKind::kPurchase:
+    case EventKind::kRefund: {
+      const bool refund = e.type == "refund";
+      const double amount = e.quantity.value_or(1.0) * e.price.value_or(0.0);
+      uint64_t order_key;
+      if (!e.order_id.empty()) {
+        order_key = absl::HashOf(absl::string_view(e.order_id.data(), e.order_id.size()));
+      } else {
+        order_key = absl::HashOf(seq, 0x6f72646572ULL);  // an order by itself
+      }
+      const auto line = static_cast<int32_t>(s.lines.size());
+      s.lines.push_back(Line{order_key, std::max(0.0, amount), s.ItemIndex(e.item_id)});
+      s.Push(c, e.ts_ms, line, refund ? kRefund : kPurchase, ch);
+      if (!refund) ++s.purchase_tz[e.tz_offset_min];
+      break;
+    }
+    case EventKind::kStoreVisit:
+      s.Push(c, e.ts_ms, -1, kStoreVisit, ch);
+      break;
+    case EventKind::kConsent: {
+      std::optional<ConsentChange> change = ParseConsentProperties(e.properties_json);
+      if (!change) {
+        ++s.stats.consent_events_invalid;
+        break;
+      }
+      ApplyConsent(s.consent[c], change->channel, change->granted, e.ts_ms);
+      break;
+    }
+    case EventKind::kOther:
+      break;
+  }
+}
+
+// Customer-major order by a stable LSD radix sort on the customer (11-bit
+// digits: two passes up to 4M customers, each a sequential read and 2048
+// write streams, so it runs at memory speed). Being stable, it keeps each
+// customer's records in arrival order, which is nearly time order, so the
+// per-customer sort that follows is mostly an already-sorted check. Costs a
+// second buffer of the same size while it runs.
+void ProfileBuilder::State::SortByCustomer() {
+  const auto nn = static_cast<size_t>(n);
+  offsets.assign(nn + 1, 0);
+  for (const Activity& a : activities) ++offsets[a.customer + 1];
+  for (size_t c = 0; c < nn; ++c) offsets[c + 1] += offsets[c];
+  constexpr int kDigitBits = 11;
+  constexpr size_t kBuckets = size_t{1} << kDigitBits;
+  // Bits of the largest customer id.
+  const int bits = nn > 1 ? static_cast<int>(std::bit_width(nn - 1)) : 0;
+  if (nn > 1 && !activities.empty()) {
+    std::vector<Activity> buffer(activities.size());
+    std::vector<int64_t> next(kBuckets);
+    for (int shift = 0; shift < bits; shift += kDigitBits) {
+      std::fill(next.begin(), next.end(), 0);
+      for (const Activity& a : activities) ++next[(a.customer >> shift) & (kBuckets - 1)];
+      int64_t sum = 0;
+      for (int64_t& slot : next) {
+        const int64_t count = slot;
+        slot = sum;
+        sum += count;
+      }
+      for (const Activity& a : activities) buffer[static_cast<size_t>(next[(a.customer >> shift) & (kBuckets - 1)]++)] = a;
+      activities.swap(buffer);
+    }
+  }
+  auto by_time = [](const Activity& a, const Activity& b) {
+    if (a.ts_sec != b.ts_sec) return a.ts_sec < b.ts_sec;
+    if (a.kind != b.kind) return a.kind < b.kind;
+    return a.ref < b.ref;
+  };
+  for (size_t c = 0; c < nn; ++c) {
+    auto first = activities.begin() + offsets[c];
+    auto last = activities.begin() + offsets[c + 1];
+    if (!std::is_sorted(first, last, by_time)) std::sort(first, last, by_time);
+  }
+}
+
+void ProfileBuilder::State::ComputeRfm() {
+  const auto nn = static_cast<size_t>(n);
+  recency.assign(nn, kNotAvailable);
+  frequency.assign(nn, kNotAvailable);
+  monetary.assign(nn, kNotAvailable);
+  std::vector<uint64_t> orders;
+  for (int32_t c = 0; c < n; ++c) {
+    auto [begin, end] = Range(c);
+    orders.clear();
+    double gross = 0, refunded = 0;
+    int64_t last_purchase_sec = -1;
+    for (int64_t i = begin; i < end; ++i) {
+      const Activity& a = activities[static_cast<size_t>(i)];
+      if (a.kind == kPurchase) {
+        const Line& l = lines[static_cast<size_t>(a.ref)];
+        orders.push_back(l.order_key);
+        gross += l.amount;
+        last_purchase_sec = a.ts_sec;  // records are in time order
+      } else if (a.kind == kRefund) {
+        refunded += lines[static_cast<size_t>(a.ref)].amount;
+      }
+    }
+    if (orders.empty()) continue;
+    std::sort(orders.begin(), orders.end());
+    const auto distinct = std::unique(orders.begin(), orders.end()) - orders.begin();
+    const auto cu = static_cast<size_t>(c);
+    frequency[cu] = static_cast<double>(distinct);
+    monetary[cu] = gross - refunded;
+    recency[cu] = static_cast<double>(DaysBetween(last_purchase_sec * 1000, options.as_of_ms));
+    ++stats.buyers;
+    stats.orders += distinct;
+  }
+  r = QuintileScores(recency, /*higher_is_better=*/false);
+  f = QuintileScores(frequency, true);
+  m = QuintileScores(monetary, true);
+}
+
+void ProfileBuilder::State::ComputeClv() {
+  const auto nn = static_cast<size_t>(n);
+  expected.assign(nn, kNotAvailable);
+  alive.assign(nn, kNotAvailable);
+  clv.assign(nn, kNotAvailable);
+  if (!options.fit_clv) {
+    stats.clv_note = "CLV not requested";
+    return;
+  }
+  // Days are calendar days where most purchases happen (e.g. +08:00 for a
+  // Chinese retailer), so a late-evening and an early-morning purchase are
+  // two shopping days, as a customer would count them.
+  int64_t best = -1;
+  for (const auto& [tz, count] : purchase_tz) {
+    if (count > best || (count == best && tz < stats.clv_utc_offset_min)) {
+      best = count;
+      stats.clv_utc_offset_min = tz;
+    }
+  }
+  PurchaseHistory history;
+  history.offsets.reserve(nn + 1);
+  for (int32_t c = 0; c < n; ++c) {
+    auto [begin, end] = Range(c);
+    if (!acc[static_cast<size_t>(c)].identified) begin = end;  // anonymous: not in the fit
+    for (int64_t i = begin; i < end; ++i) {
+      const Activity& a = activities[static_cast<size_t>(i)];
+      if (a.kind != kPurchase) continue;
+      history.ts_ms.push_back(static_cast<int64_t>(a.ts_sec) * 1000);
+      history.amount.push_back(lines[static_cast<size_t>(a.ref)].amount);
+    }
+    history.offsets.push_back(static_cast<int64_t>(history.ts_ms.size()));
+  }
+  RfmOptions rfm_options;
+  rfm_options.calibration_end_ms = options.as_of_ms;
+  rfm_options.unit = TimeUnit::kDay;
+  rfm_options.utc_offset_ms = static_cast<int64_t>(stats.clv_utc_offset_min) * 60'000;
+  StatusOr<RfmSummary> summary = BuildRfmSummary(history, rfm_options);
+  if (!summary.ok()) {
+    stats.clv_note = "RFM summary: " + summary.status().message();
+    return;
+  }
+  StatusOr<BgNbdFit> bg = FitBgNbd(*summary, options.fit);
+  if (!bg.ok()) {
+    stats.clv_note = "BG/NBD: " + bg.status().message();
+    return;
+  }
+  stats.bgnbd = *bg;
+  stats.clv_fitted = true;
+  const BgNbdParams& p = bg->params;
+  // E[Y(t) | alive] depends on (x, T) only; day summaries repeat those pairs.
+  absl::flat_hash_map<std::pair<double, double>, double, PairHash> if_alive;
+  const RfmSummary& s = *summary;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<size_t>(s.customer[i]);
+    alive[c] = BgNbdProbabilityAlive(p, s.x[i], s.t_x[i], s.T[i]);
+    auto [it, inserted] = if_alive.try_emplace({s.x[i], s.T[i]}, 0.0);
+    if (inserted) {
+      it->second = clv_internal::BgNbdExpectedPurchasesIfAlive(p, options.expected_purchases_days, s.x[i], s.T[i]);
+    }
+    expected[c] = it->second * alive[c];
+  }
+  StatusOr<GammaGammaFit> gg = FitGammaGamma(s, options.fit);
+  if (!gg.ok()) {
+    stats.clv_note = "Gamma-Gamma: " + gg.status().message();
+    return;
+  }
+  stats.gamma_gamma = *gg;
+  stats.spend_fitted = true;
+  std::vector<double> values(s.size());
+  Status st = CustomerLifetimeValues(p, gg->params, s, options.clv, values);
+  if (!st.ok()) {
+    stats.clv_note = "CLV: " + st.message();
+    return;
+  }
+  for (size_t i = 0; i < s.size(); ++i) clv[static_cast<size_t>(s.customer[i])] = values[i];
+}
+
+Status ProfileBuilder::Finish() {
+  State& s = *s_;
+  if (s.options.as_of_ms <= 0) return InvalidArgument("profile build: the as-of instant is not set");
+  if (s.finished) return FailedPrecondition("profile build: Finish() called twice");
+  const auto start = std::chrono::steady_clock::now();
+  s.stats.activity_records = static_cast<int64_t>(s.activities.size());
+  auto lap = [t = start]() mutable {
+    const auto now = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(now - t).count();
+    t = now;
+    return seconds;
+  };
+  s.SortByCustomer();
+  s.stats.sort_seconds = lap();
+  s.ComputeRfm();
+  s.stats.rfm_seconds = lap();
+  s.ComputeClv();
+  s.stats.clv_seconds = lap();
+  for (int32_t c = 0; c < s.n; ++c) {
+    s.stats.customers += s.acc[static_cast<size_t>(c)].events > 0;
+    s.stats.identified += s.acc[static_cast<size_t>(c)].identified;
+  }
+  s.finished = true;
+  s.stats.finish_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return Status::Ok();
+}
+
+Profile ProfileBuilder::State::Assemble(int32_t c) const {
+  const auto cu = static_cast<size_t>(c);
+  const int64_t as_of = options.as_of_ms;
+  const int64_t as_of_sec = as_of / 1000;
+  Profile p;
+  p.customer_key = directory.CustomerKey(c);
+  p.first_seen_ms = acc[cu].first_seen;
+  p.last_seen_ms = acc[cu].last_seen;
+  p.tenure_days = static_cast<double>(DaysBetween(p.first_seen_ms, as_of));
+  p.events = acc[cu].events;
+  p.identified = acc[cu].identified != 0;
+
+  // Per channel: orders (distinct per channel), spend, last purchase.
+  struct ChannelAcc {
+    int64_t orders = 0;
+    double monetary = 0;
+    int64_t last_purchase_ms = 0;
+  };
+  std::vector<ChannelAcc> per_channel(channels.size());
+  std::vector<std::pair<uint8_t, uint64_t>> channel_orders;
+  std::vector<uint64_t> all_orders;
+  std::vector<std::pair<int32_t, double>> cat_weights, brand_weights;
+  absl::flat_hash_map<int32_t, uint32_t> online_browse;  // item -> last online view/cart
+  int64_t last_store_browse = -1;
+  std::vector<uint64_t> showroom_orders;
+  // Window records (item, ts) of the last 30 days.
+  const int64_t widest = as_of_sec - kRecentWindowDays[2] * kDaySec;
+  std::vector<std::pair<int32_t, uint32_t>> w_views, w_carts, w_buys;
+
+  auto [begin, end] = Range(c);
+  for (int64_t i = begin; i < end; ++i) {
+    const Activity& a = activities[static_cast<size_t>(i)];
+    const bool is_online = online[a.channel];
+    const bool is_in_store = in_store[a.channel] || a.kind == kStoreVisit;
+    int32_t item = -1;
+    double weight = 0;
+    switch (a.kind) {
+      case kStoreVisit:
+        last_store_browse = a.ts_sec;
+        break;
+      case kView:
+      case kCart:
+        item = a.ref;
+        weight = a.kind == kView ? options.view_weight : options.cart_weight;
+        if (item >= 0 && is_online) online_browse[item] = a.ts_sec;
+        if (is_in_store) last_store_browse = a.ts_sec;
+        if (item >= 0 && static_cast<int64_t>(a.ts_sec) > widest) {
+          (a.kind == kView ? w_views : w_carts).emplace_back(item, a.ts_sec);
+        }
+        break;
+      case kPurchase: {
+        const Line& l = lines[static_cast<size_t>(a.ref)];
+        item = l.item;
+        weight = options.purchase_weight;
+        ChannelAcc& ca = per_channel[a.channel];
+        ca.monetary += l.amount;
+        ca.last_purchase_ms = static_cast<int64_t>(a.ts_sec) * 1000;
+        p.gross_sales += l.amount;
+        if (p.first_purchase_ms == 0) p.first_purchase_ms = static_cast<int64_t>(a.ts_sec) * 1000;
+        p.last_purchase_ms = static_cast<int64_t>(a.ts_sec) * 1000;
+        channel_orders.emplace_back(a.channel, l.order_key);
+        all_orders.push_back(l.order_key);
+        if (is_in_store && item >= 0) {
+          auto it = online_browse.find(item);
+          if (it != online_browse.end() &&
+              (static_cast<int64_t>(a.ts_sec) - it->second) * 1000 <= options.online_to_store_window_ms) {
+            ++p.online_to_store;
+          }
+        }
+        if (is_online && last_store_browse >= 0 &&
+            (static_cast<int64_t>(a.ts_sec) - last_store_browse) * 1000 <= options.store_to_online_window_ms) {
+          showroom_orders.push_back(l.order_key);
+        }
+        if (item >= 0 && static_cast<int64_t>(a.ts_sec) > widest) w_buys.emplace_back(item, a.ts_sec);
+        break;
+      }
+      case kRefund: {
+        const Line& l = lines[static_cast<size_t>(a.ref)];
+        per_channel[a.channel].monetary -= l.amount;
+        p.refunds += l.amount;
+        break;
+      }
+      default:
+        break;
+    }
+    if (item >= 0 && weight > 0) {
+      const int32_t cat = item_category[static_cast<size_t>(item)];
+      const int32_t brand = item_brand[static_cast<size_t>(item)];
+      if (cat >= 0) cat_weights.emplace_back(cat, weight);
+      if (brand >= 0) brand_weights.emplace_back(brand, weight);
+    }
+  }
+
+  // RFM.
+  std::sort(all_orders.begin(), all_orders.end());
+  p.frequency = std::unique(all_orders.begin(), all_orders.end()) - all_orders.begin();
+  p.monetary = p.gross_sales - p.refunds;
+  if (p.frequency > 0) {
+    p.recency_days = recency[cu];
+    p.avg_basket = p.gross_sales / static_cast<double>(p.frequency);
+    p.refund_rate = p.gross_sales > 0 ? p.refunds / p.gross_sales : 0;
+    p.r_score = r[cu];
+    p.f_score = f[cu];
+    p.m_score = m[cu];
+    p.rfm_group = RfmGroupOf(p.r_score, p.f_score, p.m_score);
+  }
+  std::sort(channel_orders.begin(), channel_orders.end());
+  channel_orders.erase(std::unique(channel_orders.begin(), channel_orders.end()), channel_orders.end());
+  for (const auto& [ch, key] : channel_orders) ++per_channel[ch].orders;
+
+  // Channels.
+  for (size_t ch = 0; ch < channels.size(); ++ch) {
+    const int32_t ev = channel_events[cu * channel_stride + ch];
+    if (ev == 0 && per_channel[ch].orders == 0 && per_channel[ch].monetary == 0) continue;
+    ChannelActivity a;
+    a.channel = channels[ch];
+    a.events = ev;
+    a.orders = per_channel[ch].orders;
+    a.monetary = per_channel[ch].monetary;
+    a.last_purchase_ms = per_channel[ch].last_purchase_ms;
+    if (a.last_purchase_ms > 0) a.recency_days = static_cast<double>(DaysBetween(a.last_purchase_ms, as_of));
+    a.event_share = p.events > 0 ? static_cast<double>(ev) / static_cast<double>(p.events) : 0;
+    a.order_share = p.frequency > 0 ? static_cast<double>(a.orders) / static_cast<double>(p.frequency) : 0;
+    p.channels.push_back(std::move(a));
+  }
+  // Most orders, then spend, then events; the channel list order breaks ties.
+  const ChannelActivity* preferred = nullptr;
+  for (const ChannelActivity& a : p.channels) {
+    if (!preferred || std::tie(a.orders, a.monetary, a.events) >
+                          std::tie(preferred->orders, preferred->monetary, preferred->events)) {
+      preferred = &a;
+    }
+  }
+  if (preferred) p.preferred_channel = preferred->channel;
+  std::stable_sort(p.channels.begin(), p.channels.end(),
+                   [](const ChannelActivity& a, const ChannelActivity& b) { return a.events > b.events; });
+
+  std::sort(showroom_orders.begin(), showroom_orders.end());
+  p.store_to_online = std::unique(showroom_orders.begin(), showroom_orders.end()) - showroom_orders.begin();
+
+  p.categories = TopAffinities(cat_weights, categories, options.top_categories);
+  p.brands = TopAffinities(brand_weights, brands, options.top_brands);
+
+  // Recent windows. Purchases sorted by (item, ts) for look-ups.
+  std::sort(w_buys.begin(), w_buys.end());
+  std::sort(w_views.begin(), w_views.end());
+  for (int w = 0; w < 3; ++w) {
+    const int64_t start = as_of_sec - kRecentWindowDays[w] * kDaySec;  // exclusive
+    // Browse without buy: each item's first view in the window, then any
+    // purchase of it at or after that view.
+    for (size_t i = 0; i < w_views.size();) {
+      const int32_t item = w_views[i].first;
+      int64_t first_view = -1;
+      size_t j = i;
+      for (; j < w_views.size() && w_views[j].first == item; ++j) {
+        if (first_view < 0 && static_cast<int64_t>(w_views[j].second) > start) first_view = w_views[j].second;
+      }
+      i = j;
+      if (first_view < 0) continue;
+      auto it = std::lower_bound(w_buys.begin(), w_buys.end(), std::make_pair(item, static_cast<uint32_t>(first_view)));
+      if (it == w_buys.end() || it->first != item) ++p.browse_without_buy[w];
+    }
+    // Cart abandonment: no purchase of the item within the grace period.
+    for (const auto& [item, ts] : w_carts) {
+      if (static_cast<int64_t>(ts) <= start) continue;
+      auto it = std::lower_bound(w_buys.begin(), w_buys.end(), std::make_pair(item, ts));
+      const bool bought = it != w_buys.end() && it->first == item &&
+                          (static_cast<int64_t>(it->second) - ts) * 1000 <= options.cart_grace_ms;
+      if (!bought) ++p.cart_abandon[w];
+    }
+  }
+
+  if (auto it = consent.find(c); it != consent.end()) {
+    p.consent = it->second;
+    std::sort(p.consent.begin(), p.consent.end(),
+              [](const ConsentState& a, const ConsentState& b) { return a.channel < b.channel; });
+  }
+
+  p.expected_purchases_90d = expected[cu];
+  p.p_alive = alive[cu];
+  p.clv_12m = clv[cu];
+
+  if (k_recent > 0 && seq_base >= 0) {
+    const int32_t count = acc[cu].events;
+    const int keep = std::min(count, k_recent);
+    for (int i = 0; i < keep; ++i) {
+      const int32_t pos = (count - 1 - i) % k_recent;
+      p.recent_event_seqs.push_back(seq_base + recent[cu * static_cast<size_t>(k_recent) + static_cast<size_t>(pos)]);
+    }
+  }
+  return p;
+}
+
+Status ProfileBuilder::Emit(const std::function<Status(const Profile&)>& emit) const {
+  const State& s = *s_;
+  if (!s.finished) return FailedPrecondition("profile build: Emit() before Finish()");
+  for (int32_t c = 0; c < s.n; ++c) {
+    if (s.acc[static_cast<size_t>(c)].events == 0) continue;
+    OMNI_RETURN_IF_ERROR(emit(s.Assemble(c)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace omni::profile

@@ -1,1 +1,0 @@
-// Placeholder until the profile module lands.

@@ -1,0 +1,292 @@
+#include "omni/profile/profile_store.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "omni/store/sqlite_sql.h"
+
+namespace omni::profile {
+namespace {
+
+// One statement per step (portable: PostgreSQL's driver runs one at a time).
+const std::vector<std::string>& Migrations() {
+  static const std::vector<std::string> kSteps = {
+      "CREATE TABLE profiles("
+      "customer_key TEXT PRIMARY KEY, first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, "
+      "tenure_days REAL NOT NULL, events INTEGER NOT NULL, identified INTEGER NOT NULL, first_purchase_ms INTEGER NOT NULL, "
+      "last_purchase_ms INTEGER NOT NULL, recency_days REAL, frequency INTEGER NOT NULL, "
+      "monetary REAL NOT NULL, gross_sales REAL NOT NULL, refunds REAL NOT NULL, avg_basket REAL, "
+      "refund_rate REAL, r_score INTEGER NOT NULL, f_score INTEGER NOT NULL, m_score INTEGER NOT NULL, "
+      "rfm_cell TEXT, rfm_group TEXT, preferred_channel TEXT, online_to_store INTEGER NOT NULL, "
+      "store_to_online INTEGER NOT NULL, expected_purchases_90d REAL, p_alive REAL, clv_12m REAL, "
+      "detail TEXT NOT NULL)",
+      "CREATE TABLE profile_builds("
+      "id INTEGER PRIMARY KEY, as_of_ms INTEGER NOT NULL, built_at_ms INTEGER NOT NULL, "
+      "customers INTEGER NOT NULL, buyers INTEGER NOT NULL, events_used INTEGER NOT NULL, "
+      "last_seq INTEGER NOT NULL, clv TEXT NOT NULL)",
+      "CREATE TABLE segments("
+      "name TEXT PRIMARY KEY, expression TEXT NOT NULL, description TEXT NOT NULL, "
+      "created_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL)",
+  };
+  return kSteps;
+}
+
+constexpr const char* kColumns =
+    "customer_key, first_seen_ms, last_seen_ms, tenure_days, events, identified, first_purchase_ms, last_purchase_ms, "
+    "recency_days, frequency, monetary, gross_sales, refunds, avg_basket, refund_rate, r_score, f_score, "
+    "m_score, rfm_cell, rfm_group, preferred_channel, online_to_store, store_to_online, "
+    "expected_purchases_90d, p_alive, clv_12m, detail";
+
+store::SqlValue Real(double v) {
+  if (std::isnan(v)) return std::monostate{};
+  return v;
+}
+
+store::SqlValue TextOrNull(std::string v) {
+  if (v.empty()) return std::monostate{};
+  return v;
+}
+
+double RealOrNan(const store::SqlRow& r, int col) { return r.IsNull(col) ? kNotAvailable : r.Double(col); }
+
+RfmGroup GroupNamed(std::string_view name) {
+  for (int g = 1; g < kRfmGroupCount; ++g) {
+    if (RfmGroupName(static_cast<RfmGroup>(g)) == name) return static_cast<RfmGroup>(g);
+  }
+  return RfmGroup::kNone;
+}
+
+Status ReadProfile(const store::SqlRow& r, Profile& p) {
+  p.customer_key = std::string(r.Text(0));
+  p.first_seen_ms = r.Int(1);
+  p.last_seen_ms = r.Int(2);
+  p.tenure_days = r.Double(3);
+  p.events = r.Int(4);
+  p.identified = r.Int(5) != 0;
+  p.first_purchase_ms = r.Int(6);
+  p.last_purchase_ms = r.Int(7);
+  p.recency_days = RealOrNan(r, 8);
+  p.frequency = r.Int(9);
+  p.monetary = r.Double(10);
+  p.gross_sales = r.Double(11);
+  p.refunds = r.Double(12);
+  p.avg_basket = RealOrNan(r, 13);
+  p.refund_rate = RealOrNan(r, 14);
+  p.r_score = static_cast<int>(r.Int(15));
+  p.f_score = static_cast<int>(r.Int(16));
+  p.m_score = static_cast<int>(r.Int(17));
+  p.rfm_group = GroupNamed(r.Text(19));
+  p.preferred_channel = std::string(r.Text(20));
+  p.online_to_store = r.Int(21);
+  p.store_to_online = r.Int(22);
+  p.expected_purchases_90d = RealOrNan(r, 23);
+  p.p_alive = RealOrNan(r, 24);
+  p.clv_12m = RealOrNan(r, 25);
+  Status st = ParseProfileDetailJson(r.Text(26), p);
+  if (!st.ok()) return InvalidArgument("profile " + p.customer_key + ": " + st.message());
+  return Status::Ok();
+}
+
+using Row = std::vector<store::SqlValue>;
+
+// The profiles row of one profile, in kColumns order.
+Row EncodeProfile(const Profile& p) {
+  Row params(27);
+  params[0] = p.customer_key;
+  params[1] = p.first_seen_ms;
+  params[2] = p.last_seen_ms;
+  params[3] = p.tenure_days;
+  params[4] = p.events;
+  params[5] = static_cast<int64_t>(p.identified);
+  params[6] = p.first_purchase_ms;
+  params[7] = p.last_purchase_ms;
+  params[8] = Real(p.recency_days);
+  params[9] = p.frequency;
+  params[10] = p.monetary;
+  params[11] = p.gross_sales;
+  params[12] = p.refunds;
+  params[13] = Real(p.avg_basket);
+  params[14] = Real(p.refund_rate);
+  params[15] = static_cast<int64_t>(p.r_score);
+  params[16] = static_cast<int64_t>(p.f_score);
+  params[17] = static_cast<int64_t>(p.m_score);
+  params[18] = TextOrNull(p.RfmCell());
+  params[19] = TextOrNull(std::string(RfmGroupName(p.rfm_group)));
+  params[20] = TextOrNull(p.preferred_channel);
+  params[21] = p.online_to_store;
+  params[22] = p.store_to_online;
+  params[23] = Real(p.expected_purchases_90d);
+  params[24] = Real(p.p_alive);
+  params[25] = Real(p.clv_12m);
+  params[26] = ProfileDetailJson(p);
+  return params;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Status MigrateProfileTables(store::Sql& sql) { return sql.Migrate("profile", Migrations()); }
+
+StatusOr<std::unique_ptr<ProfileStore>> ProfileStore::Open(const std::string& data_dir) {
+  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::Sql> sql, store::OpenSqliteSql(data_dir));
+  return Over(std::move(sql));
+}
+
+StatusOr<std::unique_ptr<ProfileStore>> ProfileStore::Over(std::unique_ptr<store::Sql> sql) {
+  OMNI_RETURN_IF_ERROR(MigrateProfileTables(*sql));
+  return std::unique_ptr<ProfileStore>(new ProfileStore(std::move(sql)));
+}
+
+StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info,
+                                                const std::function<Status(const ProfileWriter&)>& produce) {
+  const std::string insert = std::string("INSERT INTO profiles(") + kColumns +
+                             ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  int64_t build_id = 0;
+  info.built_at_ms = NowMs();
+  info.customers = 0;
+  OMNI_RETURN_IF_ERROR(sql_->InTransaction([&]() -> Status {
+    OMNI_RETURN_IF_ERROR(sql_->Execute("DELETE FROM profiles").status());
+    // `produce` (assembling profiles, encoding rows, JSON) runs on a second
+    // thread while this one inserts: on two cores the write phase costs the
+    // larger of the two instead of their sum. The connection stays on this
+    // thread.
+    using Batch = std::vector<Row>;
+    constexpr size_t kBatchRows = 512;
+    constexpr size_t kMaxQueued = 4;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Batch> queue;
+    bool produced = false;
+    bool stop = false;  // the inserting side failed: stop producing
+    Status produce_status;
+    std::thread producer([&] {
+      Batch batch;
+      batch.reserve(kBatchRows);
+      auto hand_over = [&]() -> bool {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return queue.size() < kMaxQueued || stop; });
+        if (stop) return false;
+        queue.push_back(std::move(batch));
+        batch = Batch();
+        batch.reserve(kBatchRows);
+        cv.notify_all();
+        return true;
+      };
+      Status st = produce([&](const Profile& p) -> Status {
+        batch.push_back(EncodeProfile(p));
+        if (batch.size() == kBatchRows && !hand_over()) return Internal("profile write stopped");
+        return Status::Ok();
+      });
+      if (st.ok() && !batch.empty()) hand_over();
+      std::lock_guard lock(mu);
+      produce_status = std::move(st);
+      produced = true;
+      cv.notify_all();
+    });
+    Status write_status;
+    for (;;) {
+      Batch batch;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return !queue.empty() || produced; });
+        if (queue.empty()) break;
+        batch = std::move(queue.front());
+        queue.pop_front();
+        cv.notify_all();
+      }
+      for (const Row& row : batch) {
+        write_status = sql_->Execute(insert, row).status();
+        if (!write_status.ok()) break;
+        ++info.customers;
+      }
+      if (!write_status.ok()) {
+        std::lock_guard lock(mu);
+        stop = true;
+        cv.notify_all();
+        break;
+      }
+    }
+    producer.join();
+    OMNI_RETURN_IF_ERROR(write_status);
+    OMNI_RETURN_IF_ERROR(produce_status);
+    // Only the latest build's row matters; older ones are kept as a history.
+    OMNI_RETURN_IF_ERROR(sql_->Execute("INSERT INTO profile_builds(as_of_ms, built_at_ms, customers, buyers, "
+                                       "events_used, last_seq, clv) VALUES (?,?,?,?,?,?,?)",
+                                       {info.as_of_ms, info.built_at_ms, info.customers, info.buyers,
+                                        info.events_used, info.last_seq,
+                                        info.clv_json.empty() ? std::string("{}") : info.clv_json})
+                             .status());
+    return sql_->Query("SELECT max(id) FROM profile_builds", {}, [&](const store::SqlRow& r) {
+      build_id = r.Int(0);
+      return false;
+    });
+  }));
+  return build_id;
+}
+
+StatusOr<std::optional<Profile>> ProfileStore::GetProfile(std::string_view customer_key) {
+  std::optional<Profile> out;
+  Status read = Status::Ok();
+  OMNI_RETURN_IF_ERROR(sql_->Query(std::string("SELECT ") + kColumns + " FROM profiles WHERE customer_key = ?",
+                                   {std::string(customer_key)}, [&](const store::SqlRow& r) {
+                                     out.emplace();
+                                     read = ReadProfile(r, *out);
+                                     return false;
+                                   }));
+  OMNI_RETURN_IF_ERROR(read);
+  return out;
+}
+
+Status ProfileStore::ScanProfiles(const std::function<bool(const Profile&)>& fn) {
+  Profile p;
+  Status read = Status::Ok();
+  OMNI_RETURN_IF_ERROR(sql_->Query(std::string("SELECT ") + kColumns + " FROM profiles ORDER BY customer_key", {},
+                                   [&](const store::SqlRow& r) {
+                                     read = ReadProfile(r, p);
+                                     if (!read.ok()) return false;
+                                     return fn(p);
+                                   }));
+  return read;
+}
+
+StatusOr<int64_t> ProfileStore::CountProfiles() {
+  int64_t n = 0;
+  OMNI_RETURN_IF_ERROR(sql_->Query("SELECT count(*) FROM profiles", {}, [&](const store::SqlRow& r) {
+    n = r.Int(0);
+    return false;
+  }));
+  return n;
+}
+
+StatusOr<std::optional<ProfileBuildInfo>> ProfileStore::LatestBuild() {
+  std::optional<ProfileBuildInfo> out;
+  OMNI_RETURN_IF_ERROR(sql_->Query(
+      "SELECT id, as_of_ms, built_at_ms, customers, buyers, events_used, last_seq, clv FROM profile_builds "
+      "ORDER BY id DESC LIMIT 1",
+      {}, [&](const store::SqlRow& r) {
+        ProfileBuildInfo b;
+        b.id = r.Int(0);
+        b.as_of_ms = r.Int(1);
+        b.built_at_ms = r.Int(2);
+        b.customers = r.Int(3);
+        b.buyers = r.Int(4);
+        b.events_used = r.Int(5);
+        b.last_seq = r.Int(6);
+        b.clv_json = std::string(r.Text(7));
+        out = std::move(b);
+        return false;
+      }));
+  return out;
+}
+
+}  // namespace omni::profile
