@@ -40,8 +40,11 @@ int Run(int argc, char** argv) {
   AddCustomersCommand(app, ctx, registry);
   AddProfileCommands(app, ctx, registry);
   AddRecommendCommands(app, ctx, registry);
-  AddPlannedCommands(app);
-  if (std::string planned = PlannedCommandIn(argc, argv); !planned.empty()) {
+  AddFeaturesCommand(app, ctx, registry);
+  AddPropensityCommands(app, ctx, registry);
+  AddServeCommand(app, ctx, registry);
+  const std::vector<std::string> planned_names = AddPlannedCommands(app);
+  if (std::string planned = PlannedCommandIn(planned_names, argc, argv); !planned.empty()) {
     std::fprintf(stderr, "omni: '%s' is not available yet\n", planned.c_str());
     return 2;
   }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -28,11 +29,18 @@ void AddCustomersCommand(CLI::App& app, Context& ctx, CommandRegistry& registry)
 void AddProfileCommands(CLI::App& app, Context& ctx, CommandRegistry& registry);
 // train SPEC · recommend IDENTIFIER · evaluate SPEC --protocol ... (recommend_commands.cc)
 void AddRecommendCommands(CLI::App& app, Context& ctx, CommandRegistry& registry);
+// features build (features_command.cc)
+void AddFeaturesCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
+// propensity train | score | report · browse-window (propensity_commands.cc)
+void AddPropensityCommands(CLI::App& app, Context& ctx, CommandRegistry& registry);
+// serve (serve_command.cc)
+void AddServeCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
 // Commands of DESIGN.md not built yet: listed in --help; running one answers
-// "not available yet" with exit code 2, whatever its arguments.
-void AddPlannedCommands(CLI::App& app);
+// "not available yet" with exit code 2, whatever its arguments. Names the app
+// already has (built since) are skipped; returns the names added.
+std::vector<std::string> AddPlannedCommands(CLI::App& app);
 // The planned command named by argv (the first word that is not a global
 // flag or its value), or "" when argv names none.
-std::string PlannedCommandIn(int argc, char** argv);
+std::string PlannedCommandIn(const std::vector<std::string>& planned, int argc, char** argv);
 
 }  // namespace omni::cli

@@ -17,13 +17,18 @@ constexpr Planned kPlanned[] = {
 
 }  // namespace
 
-void AddPlannedCommands(CLI::App& app) {
+std::vector<std::string> AddPlannedCommands(CLI::App& app) {
+  std::vector<std::string> added;
   for (const auto& p : kPlanned) {
+    const std::string name = p.name;
+    if (!app.get_subcommands([&](CLI::App* sub) { return sub->get_name() == name; }).empty()) continue;
     app.add_subcommand(p.name, std::string(p.description) + " (not available yet)");
+    added.emplace_back(p.name);
   }
+  return added;
 }
 
-std::string PlannedCommandIn(int argc, char** argv) {
+std::string PlannedCommandIn(const std::vector<std::string>& planned, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--data" || a == "--format" || a == "--log-level") {
@@ -31,8 +36,8 @@ std::string PlannedCommandIn(int argc, char** argv) {
       continue;
     }
     if (a.starts_with("-")) continue;
-    for (const auto& p : kPlanned) {
-      if (a == p.name) return p.name;
+    for (const auto& p : planned) {
+      if (a == p) return p;
     }
     return "";
   }
