@@ -31,7 +31,7 @@ struct Fixture {
 
 Fixture LoadBlobs() {
   std::filesystem::path path =
-      std::filesystem::path(__FILE__).parent_path() / "testdata" / "kmeans_blobs.csv";
+      std::filesystem::path(OMNI_SOURCE_DIR) / "src/omni/profile/testdata" / "kmeans_blobs.csv";
   std::ifstream in(path);
   OMNI_CHECK(in.good());
   Fixture f;

@@ -14,7 +14,7 @@
 namespace omni::profile::testing {
 
 inline std::filesystem::path CdnowSummaryPath() {
-  return std::filesystem::path(__FILE__).parent_path() / "cdnow_summary.csv";
+  return std::filesystem::path(OMNI_SOURCE_DIR) / "src/omni/profile/testdata/cdnow_summary.csv";
 }
 
 // Row i is CDNOW sample customer ID i + 1.
