@@ -69,6 +69,7 @@ void WriteImportSummaryJson(JsonWriter& w, const ImportOutcome& outcome) {
   w.Key("availability").Int(s.availability);
   w.Key("seconds").Double(s.seconds);
   w.Key("records_per_second").Double(s.seconds > 0 ? s.records / s.seconds : 0);
+  w.Key("parse_cpu_seconds").Double(s.parse_cpu_seconds).Key("write_cpu_seconds").Double(s.write_cpu_seconds);
   w.EndObject();
 }
 

@@ -2,6 +2,10 @@
 
 #include <array>
 
+#include <sodium.h>
+
+#include "omni/common/json_escape.h"
+
 namespace omni::ingest {
 namespace {
 
@@ -29,6 +33,38 @@ std::optional<IdentityType> ParseIdentityType(std::string_view name) {
 
 std::string_view RejectReasonName(RejectReason reason) {
   return kReasonNames[static_cast<size_t>(reason)];
+}
+
+int64_t EventKey(std::string_view event_id) {
+  unsigned char digest[crypto_generichash_BYTES_MIN];
+  crypto_generichash(digest, sizeof(digest), reinterpret_cast<const unsigned char*>(event_id.data()),
+                     event_id.size(), nullptr, 0);
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | digest[i];  // little-endian on every host
+  return static_cast<int64_t>(v);
+}
+
+void AppendIdentitiesJson(std::string& out, const std::vector<Identity>& identities) {
+  out.push_back('{');
+  for (size_t i = 0; i < identities.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out.push_back('"');
+    out.append(IdentityTypeName(identities[i].type));
+    out += "\":";
+    AppendJsonString(out, identities[i].value);
+  }
+  out.push_back('}');
+}
+
+void Batch::PrepareForStore() {
+  event_keys.resize(events.size());
+  identities_json.clear();
+  identities_json_end.resize(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    event_keys[i] = EventKey(events[i].event_id);
+    AppendIdentitiesJson(identities_json, events[i].identities);
+    identities_json_end[i] = static_cast<uint32_t>(identities_json.size());
+  }
 }
 
 }  // namespace omni::ingest

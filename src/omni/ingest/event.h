@@ -116,10 +116,35 @@ struct Batch {
   int64_t first_line = 0;  // record numbers covered, inclusive
   int64_t last_line = 0;
   uint64_t bytes = 0;      // bytes of input covered, for progress
+
+  // Filled by PrepareForStore() on the parsing thread, so the store's single
+  // writer does little but SQLite work (it computes them itself when absent):
+  // the event_id keys and the identities column text of every event, the
+  // latter concatenated (identities_json_end[i] is where event i's ends) to
+  // spare one allocation per event.
+  std::vector<int64_t> event_keys;
+  std::string identities_json;
+  std::vector<uint32_t> identities_json_end;
+
   bool empty() const {
     return events.empty() && rejected.empty() && items.empty() && availability.empty();
   }
+  void PrepareForStore();
+  bool prepared() const {
+    return event_keys.size() == events.size() && identities_json_end.size() == events.size();
+  }
+  std::string_view IdentitiesJsonOf(size_t i) const {
+    const uint32_t begin = i == 0 ? 0 : identities_json_end[i - 1];
+    return std::string_view(identities_json).substr(begin, identities_json_end[i] - begin);
+  }
 };
+
+// The store's 64-bit key of an event_id: the first 8 bytes, little-endian, of
+// BLAKE2b-128 of the id (libsodium's BLAKE2b has a 16-byte minimum output).
+int64_t EventKey(std::string_view event_id);
+
+// How identities are stored: {"phone":"<hash>","member_card":"M0042"}.
+void AppendIdentitiesJson(std::string& out, const std::vector<Identity>& identities);
 
 // What a sink did with one batch.
 struct BatchResult {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <ctime>
 
 #include "omni/ingest/csv.h"
 
@@ -163,6 +164,12 @@ class BatchQueue {
   bool failed_ = false;
 };
 
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 }  // namespace
 
 int64_t SourceSize(const std::string& path) {
@@ -200,7 +207,13 @@ StatusOr<ImportSummary> ImportFile(const std::string& path, std::string_view sou
   BatchQueue queue;
   Status writer_status;
   std::string source_name(source);
+  const double parse_cpu_start = ThreadCpuSeconds();
   std::thread writer([&] {
+    struct Timer {
+      double& out;
+      double start = ThreadCpuSeconds();
+      ~Timer() { out = ThreadCpuSeconds() - start; }
+    } timer{summary.write_cpu_seconds};
     while (auto batch = queue.Pop()) {
       for (const auto& r : batch->rejected) {
         ++summary.rejected_by_reason[static_cast<size_t>(r.reason)];
@@ -242,6 +255,7 @@ StatusOr<ImportSummary> ImportFile(const std::string& path, std::string_view sou
     ++summary.records;
     if (++in_batch >= options.batch_records) {
       batch.bytes = static_cast<uint64_t>(reader.compressed_offset());
+      batch.PrepareForStore();  // here, so the single writer does only SQLite work
       if (!queue.Push(std::move(batch))) break;
       batch = Batch();
       in_batch = 0;
@@ -250,9 +264,11 @@ StatusOr<ImportSummary> ImportFile(const std::string& path, std::string_view sou
   }
   if (read_status.ok() && writer_status.ok() && in_batch > 0) {
     batch.bytes = static_cast<uint64_t>(reader.compressed_offset());
+    batch.PrepareForStore();
     queue.Push(std::move(batch));
   }
   queue.Close();
+  summary.parse_cpu_seconds = ThreadCpuSeconds() - parse_cpu_start;
   writer.join();
   OMNI_RETURN_IF_ERROR(writer_status);
   OMNI_RETURN_IF_ERROR(read_status);

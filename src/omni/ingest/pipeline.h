@@ -41,6 +41,10 @@ struct ImportSummary {
   int64_t availability = 0;
   int64_t bytes = 0;
   double seconds = 0;
+  // CPU time of the two threads (reading + parsing, and the store writer): on
+  // a busy machine the larger one bounds the wall time an idle one would see.
+  double parse_cpu_seconds = 0;
+  double write_cpu_seconds = 0;
 };
 
 // `path` "-" reads standard input. `source` names the input in quarantine rows

@@ -88,7 +88,21 @@ class SqliteStore final : public Store {
                           const Staged& staged);
   // Whether the stored row `seq` has this event_id (false when the row is gone).
   StatusOr<bool> StoredEventIdEquals(int64_t seq, std::string_view event_id);
-  Status InsertEvent(int64_t seq, int64_t key, const ingest::Event& event);
+  // Events are inserted kEventsPerInsert rows per statement: InsertEvent
+  // queues (the event must outlive the flush), FlushEvents writes the rest.
+  static constexpr int kEventsPerInsert = 16;
+  static constexpr int kEventColumns = 18;
+  struct PendingEvent {
+    const ingest::Event* event = nullptr;
+    int64_t seq = 0;
+    int64_t key = 0;
+    std::string_view identities_json;
+  };
+  Status InsertEvent(int64_t seq, int64_t key, const ingest::Event& event, std::string_view identities_json);
+  Status FlushEvents();
+  void BindEvent(sqlite3_stmt* stmt, int base, const PendingEvent& pending) const;
+  PendingEvent pending_[kEventsPerInsert];
+  int pending_count_ = 0;
   Status InsertRejected(std::string_view source, const ingest::RejectedRecord& record,
                         int64_t now_ms);
   Status UpsertItem(const ingest::Item& item, int64_t now_ms);
@@ -101,6 +115,7 @@ class SqliteStore final : public Store {
 
   // Hot-path statements, prepared once.
   internal::Statement insert_event_;
+  internal::Statement insert_events_group_;
   internal::Statement event_id_by_seq_;
   internal::Statement new_event_keys_;
   internal::Statement new_tombstones_;
@@ -124,8 +139,6 @@ class SqliteStore final : public Store {
   bool has_tombstones_ = false;
   int64_t last_tombstone_rowid_ = 0;
 
-  std::string identities_json_;      // reused by InsertEvent; bound SQLITE_STATIC
-  std::vector<int64_t> batch_keys_;  // reused by Write: the batch's event keys
 };
 
 }  // namespace omni::store
