@@ -31,6 +31,12 @@ TEST(DemoE2eTest, PipelineQuarantinesEveryPlantedDefectAndResolvesPersons) {
   EXPECT_EQ(int64_t(root["import"]["events"]["accepted"]), int64_t(root["generated"]["events"]));
   EXPECT_GE(double(root["identity"]["precision"]), 0.99);
   EXPECT_GE(double(root["identity"]["recall"]), 0.95);
+  // Step 4: every resolved customer gets a profile; buyers get RFM and a fitted CLV model.
+  EXPECT_EQ(int64_t(root["profiles"]["customers"]), int64_t(root["identity"]["customers"]));
+  EXPECT_GT(int64_t(root["profiles"]["buyers"]), 0);
+  EXPECT_EQ(int64_t(root["profiles"]["events_read"]), int64_t(root["store"]["events"]));
+  EXPECT_GT(double(root["profiles"]["clv"]["r"]), 0.0);
+  EXPECT_GT(double(root["profiles"]["clv"]["v"]), 0.0);
   std::filesystem::remove_all(dir);
 }
 

@@ -8,6 +8,7 @@
 
 #include "omni/cli/commands.h"
 #include "omni/cli/importing.h"
+#include "omni/cli/profile_build.h"
 #include "omni/common/progress.h"
 #include "omni/demo/generator.h"
 #include "omni/identity/evaluation.h"
@@ -60,10 +61,10 @@ Status RunDemo(const Context& ctx, const demo::DemoOptions& options) {
   if (ec) return Internal("cannot create " + dir.string() + ": " + ec.message());
   demo::DemoPaths paths = demo::DemoPaths::Beside((dir / "events.jsonl").string());
 
-  spdlog::info("step 1/3: generating a synthetic omnichannel retailer in {}", dir.string());
+  spdlog::info("step 1/4: generating a synthetic omnichannel retailer in {}", dir.string());
   OMNI_ASSIGN_OR_RETURN(demo::DemoSummary gen, Generate(options, paths));
 
-  spdlog::info("step 2/3: importing catalogue, availability and events into {}/omni.db", ctx.data_dir);
+  spdlog::info("step 2/4: importing catalogue, availability and events into {}/omni.db", ctx.data_dir);
   OMNI_ASSIGN_OR_RETURN(ImportOutcome catalogue,
                         ImportIntoStore(ctx.data_dir, paths.catalogue, "demo.catalogue.csv", "catalogue", 50000));
   OMNI_ASSIGN_OR_RETURN(ImportOutcome availability, ImportIntoStore(ctx.data_dir, paths.availability,
@@ -89,13 +90,18 @@ Status RunDemo(const Context& ctx, const demo::DemoOptions& options) {
   }));
   OMNI_ASSIGN_OR_RETURN(store::StoreStats stats, store->Stats());
 
-  spdlog::info("step 3/3: resolving one customer across channels (One-ID) and checking against the truth");
+  spdlog::info("step 3/4: resolving one customer across channels (One-ID) and checking against the truth");
   OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::Sql> sql, store::OpenSqliteSql(ctx.data_dir));
   OMNI_ASSIGN_OR_RETURN(identity::IdentityConfig id_config, identity::LoadIdentityConfig(ctx.data_dir));
   OMNI_ASSIGN_OR_RETURN(identity::ResolveStats resolved, identity::Resolve(*store, *sql, id_config));
   OMNI_ASSIGN_OR_RETURN(ingest::IngestConfig ingest_config, ingest::LoadIngestConfig(ctx.data_dir));
   ingest::Pseudonymiser pseudonymiser(ingest_config);
   OMNI_ASSIGN_OR_RETURN(identity::Evaluation eval, identity::EvaluateResolution(*sql, paths.truth, pseudonymiser));
+  sql.reset();
+  store.reset();  // the profile build opens its own handles
+
+  spdlog::info("step 4/4: profiles — RFM, channel mix, affinities, consent, lifetime value (BG/NBD + Gamma-Gamma)");
+  OMNI_ASSIGN_OR_RETURN(ProfileBuildOutcome profiles, ComputeProfiles(ctx, BuildFlags{}));
 
   if (ctx.json()) {
     JsonWriter w;
@@ -125,7 +131,10 @@ Status RunDemo(const Context& ctx, const demo::DemoOptions& options) {
     for (const auto& [k, n] : by_channel) w.Key(k).Int(n);
     w.EndObject().Key("events_by_type").BeginObject();
     for (const auto& [k, n] : by_type) w.Key(k).Int(n);
-    w.EndObject().EndObject();
+    w.EndObject();
+    w.Key("profiles");
+    WriteProfileBuildJson(w, profiles);
+    w.EndObject();
     PrintJson(w);
     return Status::Ok();
   }
@@ -170,7 +179,10 @@ Status RunDemo(const Context& ctx, const demo::DemoOptions& options) {
   id.AddRow({"pairwise recall", fmt::format("{:.4f}", eval.recall)});
   id.AddRow({"time", fmt::format("{:.2f} s", resolved.seconds)});
   id.Print();
-  std::printf("\nNext: omni --data %s customers explain phone:<number> · quarantine list · status\n",
+  std::printf("\n4. Customer profiles and lifetime value\n\n");
+  PrintProfileBuildTable(profiles);
+  std::printf("\nNext: omni --data %s customers show phone:<number> · segments create NAME EXPR · "
+              "clv fit · quarantine list · status\n",
               ctx.data_dir.c_str());
   return Status::Ok();
 }

@@ -17,6 +17,7 @@
 #include <Eigen/Core>
 
 #include "omni/cli/commands.h"
+#include "omni/cli/profile_build.h"
 #include "omni/common/progress.h"
 #include "omni/identity/identity.h"
 #include "omni/ingest/config_file.h"
@@ -148,11 +149,6 @@ MemoryUse ReadMemoryUse() {
   return m;
 }
 
-struct BuildFlags {
-  std::string as_of;
-  std::string export_events;
-};
-
 // RFC 4180 field: quoted when it holds a comma, quote or line break.
 void AppendCsvField(std::string& out, std::string_view v) {
   if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
@@ -167,7 +163,9 @@ void AppendCsvField(std::string& out, std::string_view v) {
   out.push_back('"');
 }
 
-Status BuildProfiles(const Context& ctx, const BuildFlags& flags) {
+}  // namespace
+
+StatusOr<ProfileBuildOutcome> ComputeProfiles(const Context& ctx, const BuildFlags& flags) {
   const auto start = std::chrono::steady_clock::now();
   OMNI_ASSIGN_OR_RETURN(ProfileEnv env, OpenProfileEnv(ctx));
   OMNI_ASSIGN_OR_RETURN(identity::IdentityConfig id_config, identity::LoadIdentityConfig(ctx.data_dir));
@@ -273,50 +271,64 @@ Status BuildProfiles(const Context& ctx, const BuildFlags& flags) {
                             return write(p);
                           });
                         }));
-  const double write_s = Seconds(t);
-  const double total_s = Seconds(start);
-  const int64_t k = env.min_group_size;
+  ProfileBuildOutcome out;
+  out.write_s = Seconds(t);
+  out.total_s = Seconds(start);
+  out.resolve_s = resolve_s;
+  out.directory_s = directory_s;
+  out.scan_s = scan_s;
+  out.compute_s = compute_s;
+  out.build_id = build_id;
+  out.as_of_ms = options.as_of_ms;
+  out.stats = s;
+  out.groups = groups;
+  out.min_group_size = env.min_group_size;
   spdlog::info("profiles: {} events read in {:.2f} s ({}/s), computed in {:.2f} s, written in {:.2f} s",
-               s.events_read, scan_s, HumanCount(s.events_read / std::max(1e-9, scan_s)), compute_s, write_s);
+               s.events_read, scan_s, HumanCount(s.events_read / std::max(1e-9, scan_s)), compute_s, out.write_s);
+  return out;
+}
 
-  if (ctx.json()) {
-    JsonWriter w;
-    w.BeginObject();
-    w.Key("build_id").Int(build_id);
-    w.Key("as_of").String(ingest::FormatTimestamp(options.as_of_ms, 0)).Key("as_of_ms").Int(options.as_of_ms);
-    w.Key("customers").Int(s.customers).Key("identified").Int(s.identified).Key("buyers").Int(s.buyers);
-    w.Key("orders").Int(s.orders);
-    w.Key("events_read").Int(s.events_read).Key("events_used").Int(s.events_used);
-    w.Key("events_unattributed").Int(s.events_unattributed).Key("events_after_as_of").Int(s.events_after_as_of);
-    w.Key("consent_events_invalid").Int(s.consent_events_invalid);
-    w.Key("rfm_groups").BeginObject();
-    for (int g = 1; g < profile::kRfmGroupCount; ++g) {
-      w.Key(profile::RfmGroupName(static_cast<profile::RfmGroup>(g)));
-      if (profile::Suppressed(groups[static_cast<size_t>(g)], k)) {
-        w.Null();
-      } else {
-        w.Int(groups[static_cast<size_t>(g)]);
-      }
+void WriteProfileBuildJson(JsonWriter& w, const ProfileBuildOutcome& o) {
+  const profile::ProfileBuildStats& s = o.stats;
+  const int64_t k = o.min_group_size;
+  w.BeginObject();
+  w.Key("build_id").Int(o.build_id);
+  w.Key("as_of").String(ingest::FormatTimestamp(o.as_of_ms, 0)).Key("as_of_ms").Int(o.as_of_ms);
+  w.Key("customers").Int(s.customers).Key("identified").Int(s.identified).Key("buyers").Int(s.buyers);
+  w.Key("orders").Int(s.orders);
+  w.Key("events_read").Int(s.events_read).Key("events_used").Int(s.events_used);
+  w.Key("events_unattributed").Int(s.events_unattributed).Key("events_after_as_of").Int(s.events_after_as_of);
+  w.Key("consent_events_invalid").Int(s.consent_events_invalid);
+  w.Key("rfm_groups").BeginObject();
+  for (int g = 1; g < profile::kRfmGroupCount; ++g) {
+    w.Key(profile::RfmGroupName(static_cast<profile::RfmGroup>(g)));
+    if (profile::Suppressed(o.groups[static_cast<size_t>(g)], k)) {
+      w.Null();
+    } else {
+      w.Int(o.groups[static_cast<size_t>(g)]);
     }
-    w.EndObject();
-    w.Key("min_group_size").Int(k);
-    w.Key("clv");
-    WriteClvParams(w, s);
-    w.Key("seconds").BeginObject();
-    w.Key("resolve").Double(resolve_s).Key("directory").Double(directory_s).Key("scan").Double(scan_s);
-    w.Key("compute").Double(compute_s).Key("write").Double(write_s).Key("total").Double(total_s);
-    w.Key("compute_sort").Double(s.sort_seconds).Key("compute_rfm").Double(s.rfm_seconds);
-    w.Key("compute_clv").Double(s.clv_seconds);
-    w.EndObject();
-    const MemoryUse mem = ReadMemoryUse();
-    w.Key("memory_mb").BeginObject().Key("peak_rss").Double(mem.peak_rss_mb);
-    w.Key("rss_anonymous").Double(mem.rss_anon_mb).Key("rss_file_mapped").Double(mem.rss_file_mb).EndObject();
-    w.Key("events_per_second").Double(s.events_read / std::max(1e-9, total_s));
-    w.EndObject();
-    PrintJson(w);
-    return Status::Ok();
   }
-  Table tbl({"profiles", fmt::format("build {} as of {}", build_id, ingest::FormatTimestamp(options.as_of_ms, 0))});
+  w.EndObject();
+  w.Key("min_group_size").Int(k);
+  w.Key("clv");
+  WriteClvParams(w, s);
+  w.Key("seconds").BeginObject();
+  w.Key("resolve").Double(o.resolve_s).Key("directory").Double(o.directory_s).Key("scan").Double(o.scan_s);
+  w.Key("compute").Double(o.compute_s).Key("write").Double(o.write_s).Key("total").Double(o.total_s);
+  w.Key("compute_sort").Double(s.sort_seconds).Key("compute_rfm").Double(s.rfm_seconds);
+  w.Key("compute_clv").Double(s.clv_seconds);
+  w.EndObject();
+  const MemoryUse mem = ReadMemoryUse();
+  w.Key("memory_mb").BeginObject().Key("peak_rss").Double(mem.peak_rss_mb);
+  w.Key("rss_anonymous").Double(mem.rss_anon_mb).Key("rss_file_mapped").Double(mem.rss_file_mb).EndObject();
+  w.Key("events_per_second").Double(s.events_read / std::max(1e-9, o.total_s));
+  w.EndObject();
+}
+
+void PrintProfileBuildTable(const ProfileBuildOutcome& o) {
+  const profile::ProfileBuildStats& s = o.stats;
+  const int64_t k = o.min_group_size;
+  Table tbl({"profiles", fmt::format("build {} as of {}", o.build_id, ingest::FormatTimestamp(o.as_of_ms, 0))});
   tbl.AddRow({"customers", fmt::format("{} ({} identified, {} buyers)", s.customers, s.identified, s.buyers)});
   tbl.AddRow({"orders", std::to_string(s.orders)});
   tbl.AddRow({"events read", std::to_string(s.events_read)});
@@ -338,8 +350,8 @@ Status BuildProfiles(const Context& ctx, const BuildFlags& flags) {
   if (!s.clv_note.empty()) tbl.AddRow({"CLV", s.clv_note});
   tbl.AddRow({"time", fmt::format("{:.2f} s (resolve {:.2f}, directory {:.2f}, scan {:.2f}, compute {:.2f}, "
                                   "write {:.2f}); {} events/s",
-                                  total_s, resolve_s, directory_s, scan_s, compute_s, write_s,
-                                  HumanCount(s.events_read / std::max(1e-9, total_s)))});
+                                  o.total_s, o.resolve_s, o.directory_s, o.scan_s, o.compute_s, o.write_s,
+                                  HumanCount(s.events_read / std::max(1e-9, o.total_s)))});
   const MemoryUse mem = ReadMemoryUse();
   tbl.AddRow({"memory", fmt::format("peak RSS {:.0f} MB (now: {:.0f} MB heap, {:.0f} MB of mapped database pages)",
                                     mem.peak_rss_mb, mem.rss_anon_mb, mem.rss_file_mb)});
@@ -348,11 +360,24 @@ Status BuildProfiles(const Context& ctx, const BuildFlags& flags) {
   Table g({"group", "customers", "who"});
   for (int i = 1; i < profile::kRfmGroupCount; ++i) {
     const auto group = static_cast<profile::RfmGroup>(i);
-    g.AddRow({std::string(profile::RfmGroupName(group)), profile::ShownCount(groups[static_cast<size_t>(i)], k),
+    g.AddRow({std::string(profile::RfmGroupName(group)), profile::ShownCount(o.groups[static_cast<size_t>(i)], k),
               std::string(profile::RfmGroupDescription(group))});
   }
-  g.AddRow({"(no purchase)", profile::ShownCount(groups[0], k), "visitors and members who have not bought"});
+  g.AddRow({"(no purchase)", profile::ShownCount(o.groups[0], k), "visitors and members who have not bought"});
   g.Print();
+}
+
+namespace {
+
+Status BuildProfiles(const Context& ctx, const BuildFlags& flags) {
+  OMNI_ASSIGN_OR_RETURN(ProfileBuildOutcome o, ComputeProfiles(ctx, flags));
+  if (ctx.json()) {
+    JsonWriter w;
+    WriteProfileBuildJson(w, o);
+    PrintJson(w);
+  } else {
+    PrintProfileBuildTable(o);
+  }
   return Status::Ok();
 }
 
