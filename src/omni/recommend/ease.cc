@@ -83,6 +83,18 @@ class Ease final : public Recommender {
 
   int32_t item_count() const override { return items_; }
 
+  // Exact: score(u, j) = sum over history items i of x_ui · B[i, j].
+  void Explain(std::span<const int32_t> items, std::span<const float> values, int32_t item, int limit,
+               std::vector<ScoredItem>& out) const override {
+    out.clear();
+    if (item < 0 || item >= items_) return;
+    for (size_t a = 0; a < items.size(); ++a) {
+      if (items[a] < 0 || items[a] >= items_) continue;
+      out.push_back({items[a], values[a] * b_[static_cast<size_t>(items[a]) * items_ + item]});
+    }
+    KeepTopContributions(out, limit);
+  }
+
   Status Save(const std::string& path) const override {
     ArtefactWriter w("ease", spec());
     w.Double("lambda", lambda_);
