@@ -87,7 +87,21 @@ struct EvaluateArgs {
   std::string values = "auto";
   double half_life_days = 0;
   int threads = 2;
+  std::string search = "grid";
+  int trials = 20;
+  std::string budget;
 };
+
+// "120s", "2m", "1h" or plain seconds.
+StatusOr<double> ParseBudget(const std::string& text) {
+  if (text.empty()) return 0.0;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  const std::string unit(end);
+  const double scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : -1;
+  if (end == text.c_str() || scale < 0 || !(v > 0)) return InvalidArgument("--budget '" + text + "': expected e.g. 120s, 5m");
+  return v * scale;
+}
 
 Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
   OMNI_ASSIGN_OR_RETURN(Loaded l, LoadFromStore(ctx.data_dir, a.half_life_days));
@@ -96,6 +110,9 @@ Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
   o.k = a.k;
   o.seed = a.seed;
   o.threads = a.threads;
+  o.search = a.search;
+  o.trials = a.trials;
+  OMNI_ASSIGN_OR_RETURN(o.budget_seconds, ParseBudget(a.budget));
   OMNI_ASSIGN_OR_RETURN(o.values, ParseValues(a.values, l.data.log));
   if (!a.cutoff.empty()) {
     if (a.protocol != "temporal") return InvalidArgument("--cutoff applies to --protocol temporal only");
@@ -154,6 +171,9 @@ Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
         w.Key("customers").Int(m.customers);
         if (m.validation_ndcg >= 0) w.Key("validation_" + ndcg_key).Double(m.validation_ndcg);
         w.Key("candidates").Int(m.candidates);
+        if (r.protocol == "recbole") {
+          w.Key("search_seconds").Double(m.search_seconds).Key("budget_exhausted").Bool(m.budget_exhausted);
+        }
       }
       w.Key("fit_seconds").Double(m.fit_seconds);
       w.Key("score_seconds").Double(m.score_seconds);
@@ -200,7 +220,17 @@ Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
     t.AddRow(row);
   }
   t.Print();
-  if (r.protocol == "recbole") std::printf("(each model's grid chosen on validation %s; test reported)\n", ndcg_key.c_str());
+  if (r.protocol == "recbole") {
+    std::printf("(each model chosen on validation %s by %s search; test reported)\n", ndcg_key.c_str(),
+                a.search.c_str());
+    for (const auto& m : r.models) {
+      if (m.status.ok()) {
+        std::printf("  %s: %lld points in %.1f s%s, validation %s %.4f\n", m.spec.c_str(),
+                    static_cast<long long>(m.candidates), m.search_seconds,
+                    m.budget_exhausted ? " (budget reached)" : "", ndcg_key.c_str(), m.validation_ndcg);
+      }
+    }
+  }
   return Status::Ok();
 }
 
@@ -381,6 +411,7 @@ struct RecommendArgs {
   std::string together;
   std::string segment;
   std::string out;
+  std::string fallback;
 };
 
 StatusOr<std::shared_ptr<const recommend::RecommendationService>> OpenService(const Context& ctx,
@@ -388,6 +419,7 @@ StatusOr<std::shared_ptr<const recommend::RecommendationService>> OpenService(co
   recommend::ServingOptions options;
   options.model = a.model;
   OMNI_ASSIGN_OR_RETURN(options.rules, recommend::LoadServingRules(ctx.data_dir));
+  if (!a.fallback.empty()) options.rules.fallback = a.fallback;
   OMNI_ASSIGN_OR_RETURN(auto service, recommend::RecommendationService::Load(ctx.data_dir, options));
   const auto& info = service->info();
   spdlog::info("recommendation service: {} customers, {} items, {} events; model {} (version {}); rules {}; "
@@ -579,6 +611,11 @@ void AddRecommendCommands(CLI::App& app, Context& ctx, CommandRegistry& registry
   e->add_option("--values", eval->values, "auto, binary or weight")->capture_default_str();
   e->add_option("--half-life", eval->half_life_days, "time decay half-life in days (0 = none)");
   e->add_option("--threads", eval->threads, "scoring threads")->capture_default_str()->check(CLI::Range(1, 256));
+  e->add_option("--search", eval->search, "recbole: grid (a|b|c) or random (also LO..HI ranges)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"grid", "random"}));
+  e->add_option("--trials", eval->trials, "random search: points to try")->capture_default_str()->check(CLI::Range(1, 10000));
+  e->add_option("--budget", eval->budget, "search time budget per spec, e.g. 120s or 5m (default: none)");
   registry.emplace_back(e, [&ctx, eval]() { return RunEvaluate(ctx, *eval); });
 
   auto train = std::make_shared<TrainArgs>();
@@ -600,6 +637,8 @@ void AddRecommendCommands(CLI::App& app, Context& ctx, CommandRegistry& registry
   r->add_option("--together", rec->together, "customers who bought ITEM_ID also bought (FBT rules)");
   r->add_option("--segment", rec->segment, "batch: every customer of this stored segment (omni segments list)");
   r->add_option("--out", rec->out, "batch: write one JSON line per customer to this file");
+  r->add_option("--fallback", rec->fallback,
+                "popularity fallback: popularity[:by=channel|store|segment|category|global] or trending:window=7d");
   registry.emplace_back(r, [&ctx, rec]() { return RunRecommend(ctx, *rec); });
 }
 

@@ -357,5 +357,29 @@ TEST(InteractionsTest, RatingOfReadsTopLevelKeyOnly) {
   EXPECT_EQ(RatingOf(""), std::nullopt);
 }
 
+
+TEST(EvaluationTest, RandomSearchSamplesRangesAndAlternatives) {
+  auto points = SampleSearchSpace("ease:lambda=50..2000", 20, 7);
+  ASSERT_TRUE(points.ok()) << points.status().ToString();
+  EXPECT_EQ(points->size(), 20u);
+  for (const std::string& p : *points) {
+    auto spec = Spec::Parse(p);
+    ASSERT_TRUE(spec.ok());
+    auto lambda = spec->GetInt("lambda", -1, 50, 2000);  // integer bounds give integers, in range
+    EXPECT_TRUE(lambda.ok()) << p;
+  }
+  EXPECT_EQ(*SampleSearchSpace("ease:lambda=50..2000", 20, 7), *points);  // deterministic
+  // Log-uniform: about half the draws of 50..2000 fall under sqrt(50·2000) ≈ 316.
+  auto many = SampleSearchSpace("ease:lambda=50..2000", 400, 1);
+  int low = 0;
+  for (const std::string& p : *many) low += *Spec::Parse(p)->GetInt("lambda", 0, 0, 5000) < 316;
+  EXPECT_GT(low, 120);
+  EXPECT_LT(low, 280);
+  // A small discrete space yields each point once.
+  auto small = SampleSearchSpace("itemknn:k=10|20,weighting=none|bm25", 50, 3);
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(small->size(), 4u);
+  EXPECT_FALSE(SampleSearchSpace("ease:lambda=9..3", 5, 1).ok());
+}
 }  // namespace
 }  // namespace omni::recommend
