@@ -367,7 +367,9 @@ StatusOr<std::shared_ptr<const RecommendationService>> RecommendationService::Lo
     ++d->info.events;
     if (e.item_id.empty()) return true;
     auto wt = w.by_type.find(e.type);
-    const bool purchase = e.type == "purchase";
+    // A rating (MovieLens) means the customer already watched / consumed the
+    // item: it is excluded like a purchase.
+    const bool purchase = e.type == "purchase" || e.type == w.rating_type;
     const bool refund = e.type == "refund";
     if (wt == w.by_type.end() && !purchase && !refund) return true;
     double value = wt == w.by_type.end() ? 0.0 : wt->second;

@@ -18,7 +18,7 @@
 // alive through their shared_ptr.
 //
 // Rules, in the order they apply to every candidate:
-//   1. already bought → excluded, unless its category (path prefix) is
+//   1. already bought (or rated) → excluded, unless its category (path prefix) is
 //      configured as repeat-purchase (groceries, consumables);
 //   2. refunded by this customer → excluded (repeat-purchase or not);
 //   3. not sold or out of stock in the request's channel / store →
