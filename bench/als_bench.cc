@@ -5,6 +5,12 @@
 // item popularity, lognormal customer activity (median 33, mean ~50, capped
 // at 2,046), duplicates summed. Run it under /usr/bin/time -v for peak memory:
 //   /usr/bin/time -v als_bench --customers 1000000 --items 100000 --nnz 50000000 --iters 3
+// The same matrix trains the other models for a side-by-side at one size:
+//   als_bench --model itemknn:k=100,shrink=10      (training time, peak RSS, scoring)
+//   als_bench --model ease:lambda=400               (refuses with its memory message when too large)
+//   als_bench --model dense-cosine                  (the seed's method: refuses the same way)
+// Peak RSS is the whole process's, the generated matrix included (~0.6 GB
+// at 50M non-zeros); the matrix alone is printed beside it.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -21,6 +27,7 @@
 #include <vector>
 
 #include "omni/recommend/als.h"
+#include "omni/recommend/recommender.h"
 
 namespace {
 
@@ -103,13 +110,54 @@ InteractionMatrix Generate(int32_t customers, int32_t items, int64_t nnz, uint64
   return m;
 }
 
+double PeakRssGiB() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1048576.0;
+}
+
+// Any other registered model on the same matrix: fit time and memory, or its
+// refusal; then one-customer scoring as a request would do it.
+int OtherModel(const std::string& spec, const InteractionMatrix& m, uint64_t seed) {
+  auto made = omni::recommend::MakeRecommender(spec);
+  if (!made.ok()) {
+    std::fprintf(stderr, "%s\n", made.status().ToString().c_str());
+    return 2;
+  }
+  auto& model = **made;
+  const double matrix_gib = (m.indices.size() * 8.0 + m.indptr.size() * 8.0) / (1u << 30);
+  const double rss_before = PeakRssGiB();
+  const double cpu0 = CpuSeconds();
+  auto t0 = std::chrono::steady_clock::now();
+  omni::Status st = model.Fit(m);
+  const double fit_s = Seconds(t0);
+  if (!st.ok()) {
+    std::printf("%s: refused after %.2f s: %s\n", model.spec().c_str(), fit_s, st.ToString().c_str());
+    return 0;
+  }
+  std::printf("%s: fit %.2f s wall, %.2f s CPU; peak RSS %.2f GiB (%.2f GiB before fit; matrix %.2f GiB)\n",
+              model.spec().c_str(), fit_s, CpuSeconds() - cpu0, PeakRssGiB(), rss_before, matrix_gib);
+  std::vector<float> scores(m.cols);
+  std::vector<double> us;
+  std::mt19937_64 pick(seed + 1);
+  for (int i = 0; i < 1000; ++i) {
+    const int32_t c = static_cast<int32_t>(pick() % m.rows);
+    const auto s0 = std::chrono::steady_clock::now();
+    model.Score(std::span<const int32_t>(&c, 1), m, scores.data());
+    us.push_back(1e6 * Seconds(s0));
+  }
+  std::sort(us.begin(), us.end());
+  std::printf("score one customer x %d items: p50 %.0f us, p99 %.0f us\n", m.cols, us[500], us[990]);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int64_t customers = 1'000'000, items = 100'000, nnz = 50'000'000;
   int iters = 3, threads = 2, factors = 64;
   uint64_t seed = 1;
-  std::string spec_extra;
+  std::string model_spec = "als";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const char* v = argv[i + 1];
@@ -120,6 +168,7 @@ int main(int argc, char** argv) {
     else if (flag == "--threads") threads = std::atoi(v);
     else if (flag == "--factors") factors = std::atoi(v);
     else if (flag == "--seed") seed = std::strtoull(v, nullptr, 10);
+    else if (flag == "--model") model_spec = v;
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -139,6 +188,8 @@ int main(int argc, char** argv) {
               "top 1%% of items %.1f%% of non-zeros, longest row %ld\n",
               static_cast<long>(customers), static_cast<long>(items), static_cast<long>(m.nnz()), gen_s,
               static_cast<long>(sorted[0]), 100.0 * top1 / m.nnz(), static_cast<long>(max_row));
+
+  if (model_spec != "als") return OtherModel(model_spec, m, seed);
 
   omni::recommend::AlsOptions o;
   o.factors = factors;

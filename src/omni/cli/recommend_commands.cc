@@ -12,7 +12,15 @@
 
 #include "omni/cli/commands.h"
 #include "omni/ingest/timestamp.h"
+#include "omni/ingest/config_file.h"
+#include "omni/profile/profile_fields.h"
+#include "omni/profile/profile_store.h"
+#include "omni/profile/segment_expression.h"
+#include "omni/profile/segments_store.h"
+#include "omni/recommend/artefact_store.h"
 #include "omni/recommend/evaluation.h"
+#include "omni/recommend/fbt.h"
+#include "omni/recommend/serving.h"
 #include "omni/recommend/interactions.h"
 #include "omni/recommend/recommender.h"
 
@@ -79,7 +87,21 @@ struct EvaluateArgs {
   std::string values = "auto";
   double half_life_days = 0;
   int threads = 2;
+  std::string search = "grid";
+  int trials = 20;
+  std::string budget;
 };
+
+// "120s", "2m", "1h" or plain seconds.
+StatusOr<double> ParseBudget(const std::string& text) {
+  if (text.empty()) return 0.0;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  const std::string unit(end);
+  const double scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : -1;
+  if (end == text.c_str() || scale < 0 || !(v > 0)) return InvalidArgument("--budget '" + text + "': expected e.g. 120s, 5m");
+  return v * scale;
+}
 
 Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
   OMNI_ASSIGN_OR_RETURN(Loaded l, LoadFromStore(ctx.data_dir, a.half_life_days));
@@ -88,6 +110,9 @@ Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
   o.k = a.k;
   o.seed = a.seed;
   o.threads = a.threads;
+  o.search = a.search;
+  o.trials = a.trials;
+  OMNI_ASSIGN_OR_RETURN(o.budget_seconds, ParseBudget(a.budget));
   OMNI_ASSIGN_OR_RETURN(o.values, ParseValues(a.values, l.data.log));
   if (!a.cutoff.empty()) {
     if (a.protocol != "temporal") return InvalidArgument("--cutoff applies to --protocol temporal only");
@@ -146,6 +171,9 @@ Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
         w.Key("customers").Int(m.customers);
         if (m.validation_ndcg >= 0) w.Key("validation_" + ndcg_key).Double(m.validation_ndcg);
         w.Key("candidates").Int(m.candidates);
+        if (r.protocol == "recbole") {
+          w.Key("search_seconds").Double(m.search_seconds).Key("budget_exhausted").Bool(m.budget_exhausted);
+        }
       }
       w.Key("fit_seconds").Double(m.fit_seconds);
       w.Key("score_seconds").Double(m.score_seconds);
@@ -192,34 +220,22 @@ Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
     t.AddRow(row);
   }
   t.Print();
-  if (r.protocol == "recbole") std::printf("(each model's grid chosen on validation %s; test reported)\n", ndcg_key.c_str());
+  if (r.protocol == "recbole") {
+    std::printf("(each model chosen on validation %s by %s search; test reported)\n", ndcg_key.c_str(),
+                a.search.c_str());
+    for (const auto& m : r.models) {
+      if (m.status.ok()) {
+        std::printf("  %s: %lld points in %.1f s%s, validation %s %.4f\n", m.spec.c_str(),
+                    static_cast<long long>(m.candidates), m.search_seconds,
+                    m.budget_exhausted ? " (budget reached)" : "", ndcg_key.c_str(), m.validation_ndcg);
+      }
+    }
+  }
   return Status::Ok();
 }
 
-// DATA_DIR/models/<name>/ and the next version number in it.
+// DATA_DIR/models/<name>/<version>.bin, .items, .json (artefact_store.h).
 std::string ModelName(const std::string& spec) { return spec.substr(0, spec.find(':')); }
-
-StatusOr<int64_t> LatestVersion(const fs::path& dir) {
-  int64_t latest = 0;
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return latest;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.size() > 4 && name.ends_with(".bin") && name.find(".tmp") == std::string::npos) {
-      latest = std::max<int64_t>(latest, std::strtoll(name.c_str(), nullptr, 10));
-    }
-  }
-  if (ec) return Internal("cannot list " + dir.string() + ": " + ec.message());
-  return latest;
-}
-
-Status WriteText(const fs::path& path, const std::string& text) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return Internal("cannot create " + path.string());
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  ok = std::fclose(f) == 0 && ok;
-  return ok ? Status::Ok() : Internal("cannot write " + path.string());
-}
 
 struct TrainArgs {
   std::string spec;
@@ -227,7 +243,128 @@ struct TrainArgs {
   double half_life_days = 0;
 };
 
+// Baskets for frequently-bought-together: the purchase lines of one order
+// (same customer and order_id: a web order, a till receipt); purchases
+// without an order_id are grouped by customer, store and UTC day (one visit).
+// A refund with the same customer and order_id takes its item out of the
+// basket. Customers are the resolved ones when identity resolution has run,
+// else the strongest raw identifier.
+struct Baskets {
+  std::vector<std::vector<int32_t>> baskets;
+  std::vector<std::string> item_ids;
+  int64_t purchase_lines = 0;
+};
+
+StatusOr<Baskets> ReadBaskets(const std::string& data_dir) {
+  if (!fs::exists(fs::path(data_dir) / "omni.db")) return NotFound("no store in " + data_dir + " (run omni import first)");
+  store::StoreOptions options;
+  options.read_only = true;
+  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, store::Store::OpenSqlite(data_dir, options));
+  std::unique_ptr<identity::CustomerDirectory> directory;
+  if (auto dir = identity::LoadDirectory(data_dir); dir.ok() && (*dir)->customer_count() > 0) directory = std::move(*dir);
+  Baskets out;
+  std::unordered_map<std::string, int32_t> item_index;
+  std::unordered_map<std::string, std::vector<int32_t>> by_key;
+  std::vector<std::pair<std::string, int32_t>> refunds;
+  std::string key;
+  OMNI_RETURN_IF_ERROR(store->ScanEvents(0, [&](int64_t, const ingest::Event& e) {
+    const bool purchase = e.type == "purchase";
+    if ((!purchase && e.type != "refund") || e.item_id.empty()) return true;
+    key.clear();
+    if (directory) {
+      std::optional<int32_t> c = directory->CustomerOfEvent(e);
+      if (c) key = std::to_string(*c);
+    }
+    if (key.empty()) {
+      if (e.identities.empty()) {
+        if (e.order_id.empty()) return true;  // no customer and no order: nothing ties the line to a basket
+        key = "-";
+      } else {
+        const ingest::Identity* best = &e.identities[0];
+        for (const ingest::Identity& id : e.identities) {
+          if (id.type < best->type) best = &id;
+        }
+        key = std::string(ingest::IdentityTypeName(best->type)) + ":" + best->value;
+      }
+    }
+    key += '\x1f';
+    if (!e.order_id.empty()) {
+      key += "o:" + e.order_id;
+    } else {
+      key += "s:" + e.store_id + "\x1f" + std::to_string(e.ts_ms / 86400000);
+    }
+    auto [it, added] = item_index.try_emplace(e.item_id, static_cast<int32_t>(out.item_ids.size()));
+    if (added) out.item_ids.push_back(e.item_id);
+    if (purchase) {
+      by_key[key].push_back(it->second);
+      ++out.purchase_lines;
+    } else {
+      refunds.emplace_back(key, it->second);
+    }
+    return true;
+  }));
+  for (const auto& [k, item] : refunds) {
+    auto it = by_key.find(k);
+    if (it != by_key.end()) std::erase(it->second, item);
+  }
+  out.baskets.reserve(by_key.size());
+  for (auto& [k, items] : by_key) {
+    if (!items.empty()) out.baskets.push_back(std::move(items));
+  }
+  // Deterministic order (the miner's results do not depend on it, but the
+  // artefact bytes then do not either).
+  for (auto& b : out.baskets) std::sort(b.begin(), b.end());
+  std::sort(out.baskets.begin(), out.baskets.end());
+  return out;
+}
+
+Status RunTrainFbt(const Context& ctx, const TrainArgs& a) {
+  OMNI_ASSIGN_OR_RETURN(Spec spec, Spec::Parse(a.spec));
+  OMNI_ASSIGN_OR_RETURN(recommend::FbtOptions options, recommend::ParseFbtOptions(spec));
+  OMNI_ASSIGN_OR_RETURN(Baskets b, ReadBaskets(ctx.data_dir));
+  if (b.baskets.empty()) return FailedPrecondition("no purchases in " + ctx.data_dir + " to build baskets from");
+  auto t0 = std::chrono::steady_clock::now();
+  OMNI_ASSIGN_OR_RETURN(recommend::FrequentlyBoughtTogether fbt,
+                        recommend::FrequentlyBoughtTogether::Mine(b.baskets, static_cast<int32_t>(b.item_ids.size()),
+                                                                  options));
+  const double fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const int64_t rules = static_cast<int64_t>(fbt.rules().size());
+  auto meta = [&](int64_t version) {
+    JsonWriter m;
+    m.BeginObject().Key("spec").String(fbt.spec()).Key("version").Int(version);
+    m.Key("baskets").Int(fbt.basket_count()).Key("items").Int(static_cast<int64_t>(b.item_ids.size()));
+    m.Key("min_count").Int(fbt.min_count()).Key("itemsets").Int(static_cast<int64_t>(fbt.itemsets().size()));
+    m.Key("rules").Int(rules).Key("fit_seconds").Double(fit_seconds).EndObject();
+    return m.str();
+  };
+  OMNI_ASSIGN_OR_RETURN(recommend::PublishedModel published,
+                        recommend::PublishModel(ctx.data_dir, "fbt", b.item_ids, meta,
+                                                [&](const std::string& tmp) { return fbt.Save(tmp); }));
+  if (ctx.json()) {
+    JsonWriter w;
+    w.BeginObject().Key("spec").String(fbt.spec()).Key("version").Int(published.version);
+    w.Key("path").String(published.bin_path);
+    w.Key("baskets").Int(fbt.basket_count()).Key("items").Int(static_cast<int64_t>(b.item_ids.size()));
+    w.Key("min_count").Int(fbt.min_count()).Key("itemsets").Int(static_cast<int64_t>(fbt.itemsets().size()));
+    w.Key("rules").Int(rules).Key("fit_seconds").Double(fit_seconds).EndObject();
+    PrintJson(w);
+  } else {
+    Table t({"train", fbt.spec()});
+    t.AddRow({"version", std::to_string(published.version)});
+    t.AddRow({"artefact", published.bin_path});
+    t.AddRow({"baskets", fmt::format("{} ({} purchase lines, {} items)", fbt.basket_count(), b.purchase_lines,
+                                     b.item_ids.size())});
+    t.AddRow({"min count", std::to_string(fbt.min_count())});
+    t.AddRow({"frequent itemsets", std::to_string(fbt.itemsets().size())});
+    t.AddRow({"rules", std::to_string(rules)});
+    t.AddRow({"fit", Fixed(fit_seconds * 1000, 1) + " ms"});
+    t.Print();
+  }
+  return Status::Ok();
+}
+
 Status RunTrain(const Context& ctx, const TrainArgs& a) {
+  if (ModelName(a.spec) == "fbt") return RunTrainFbt(ctx, a);
   OMNI_ASSIGN_OR_RETURN(std::unique_ptr<recommend::Recommender> model, recommend::MakeRecommender(a.spec));
   OMNI_ASSIGN_OR_RETURN(Loaded l, LoadFromStore(ctx.data_dir, a.half_life_days));
   OMNI_ASSIGN_OR_RETURN(MatrixValues values, ParseValues(a.values, l.data.log));
@@ -235,49 +372,29 @@ Status RunTrain(const Context& ctx, const TrainArgs& a) {
   auto t0 = std::chrono::steady_clock::now();
   OMNI_RETURN_IF_ERROR(model->Fit(m));
   const double fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-  const fs::path dir = fs::path(ctx.data_dir) / "models" / ModelName(a.spec);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Internal("cannot create " + dir.string() + ": " + ec.message());
-  OMNI_ASSIGN_OR_RETURN(int64_t latest, LatestVersion(dir));
-  const int64_t version = latest + 1;
-  const std::string stem = fmt::format("{:06d}", version);
-  // The item list and metadata go first, the model last: a reader keys on
-  // the .bin, so it never sees a version without its sidecars. Each file is
-  // written under a temporary name and renamed (atomic publish).
-  std::string items;
-  for (const std::string& id : l.data.item_ids) items += id + "\n";
-  JsonWriter meta;
-  meta.BeginObject().Key("spec").String(model->spec()).Key("version").Int(version);
-  meta.Key("values").String(values == MatrixValues::kBinary ? "binary" : "weight");
-  meta.Key("half_life_days").Double(a.half_life_days);
-  meta.Key("customers").Int(m.rows).Key("items").Int(m.cols).Key("interactions").Int(m.nnz());
-  meta.Key("fit_seconds").Double(fit_seconds).EndObject();
-  const std::vector<std::pair<std::string, std::string>> sidecars = {{stem + ".items", items},
-                                                                     {stem + ".json", meta.str()}};
-  for (const auto& [name, text] : sidecars) {
-    OMNI_RETURN_IF_ERROR(WriteText(dir / (name + ".tmp"), text));
-    fs::rename(dir / (name + ".tmp"), dir / name, ec);
-    if (ec) return Internal("cannot publish " + (dir / name).string() + ": " + ec.message());
-  }
-  const fs::path final_path = dir / (stem + ".bin");
-  const fs::path tmp = dir / (stem + ".bin.tmp");
-  OMNI_RETURN_IF_ERROR(model->Save(tmp.string()));
-  fs::rename(tmp, final_path, ec);
-  if (ec) return Internal("cannot publish " + final_path.string() + ": " + ec.message());
-
-  if (ctx.json()) {
+  auto meta = [&](int64_t version) {
     JsonWriter w;
     w.BeginObject().Key("spec").String(model->spec()).Key("version").Int(version);
-    w.Key("path").String(final_path.string());
+    w.Key("values").String(values == MatrixValues::kBinary ? "binary" : "weight");
+    w.Key("half_life_days").Double(a.half_life_days);
+    w.Key("customers").Int(m.rows).Key("items").Int(m.cols).Key("interactions").Int(m.nnz());
+    w.Key("fit_seconds").Double(fit_seconds).EndObject();
+    return w.str();
+  };
+  OMNI_ASSIGN_OR_RETURN(recommend::PublishedModel published,
+                        recommend::PublishModel(ctx.data_dir, ModelName(a.spec), l.data.item_ids, meta,
+                                                [&](const std::string& tmp) { return model->Save(tmp); }));
+  if (ctx.json()) {
+    JsonWriter w;
+    w.BeginObject().Key("spec").String(model->spec()).Key("version").Int(published.version);
+    w.Key("path").String(published.bin_path);
     w.Key("customers").Int(m.rows).Key("items").Int(m.cols).Key("interactions").Int(m.nnz());
     w.Key("fit_seconds").Double(fit_seconds).EndObject();
     PrintJson(w);
   } else {
     Table t({"train", model->spec()});
-    t.AddRow({"version", std::to_string(version)});
-    t.AddRow({"artefact", final_path.string()});
+    t.AddRow({"version", std::to_string(published.version)});
+    t.AddRow({"artefact", published.bin_path});
     t.AddRow({"customers × items", fmt::format("{} × {} ({} interactions)", m.rows, m.cols, m.nnz())});
     t.AddRow({"fit", Fixed(fit_seconds, 2) + " s"});
     t.Print();
@@ -289,118 +406,189 @@ struct RecommendArgs {
   std::string identifier;
   int k = 10;
   std::string model = "";  // model name; default: the most recently trained
+  std::string channel;
+  std::string store;
+  std::string together;
+  std::string segment;
+  std::string out;
+  std::string fallback;
 };
 
-Status RunRecommend(const Context& ctx, const RecommendArgs& a) {
-  // The artefact: the newest version of the named model, or of any model.
-  const fs::path models = fs::path(ctx.data_dir) / "models";
-  fs::path chosen_dir;
-  int64_t version = 0;
-  fs::file_time_type newest{};
-  std::error_code ec;
-  if (fs::exists(models, ec)) {
-    for (const auto& e : fs::directory_iterator(models, ec)) {
-      if (!e.is_directory() || (!a.model.empty() && e.path().filename() != a.model)) continue;
-      OMNI_ASSIGN_OR_RETURN(int64_t v, LatestVersion(e.path()));
-      if (v == 0) continue;
-      auto when = fs::last_write_time(e.path() / fmt::format("{:06d}.bin", v), ec);
-      if (chosen_dir.empty() || when > newest) {
-        chosen_dir = e.path();
-        version = v;
-        newest = when;
-      }
-    }
+StatusOr<std::shared_ptr<const recommend::RecommendationService>> OpenService(const Context& ctx,
+                                                                              const RecommendArgs& a) {
+  recommend::ServingOptions options;
+  options.model = a.model;
+  OMNI_ASSIGN_OR_RETURN(options.rules, recommend::LoadServingRules(ctx.data_dir));
+  if (!a.fallback.empty()) options.rules.fallback = a.fallback;
+  OMNI_ASSIGN_OR_RETURN(auto service, recommend::RecommendationService::Load(ctx.data_dir, options));
+  const auto& info = service->info();
+  spdlog::info("recommendation service: {} customers, {} items, {} events; model {} (version {}); rules {}; "
+               "fallback {}; loaded in {:.2f} s",
+               info.customers, info.items, info.events, info.model.empty() ? "none" : info.model, info.model_version,
+               info.rules.empty() ? "none" : fmt::format("{} ({} rules)", info.rules, info.rule_count), info.fallback,
+               info.load_seconds);
+  return service;
+}
+
+void WriteItemsJson(JsonWriter& w, const recommend::RecommendResponse& r) {
+  w.Key("items").BeginArray();
+  for (const auto& it : r.items) {
+    w.BeginObject().Key("item_id").String(it.item_id).Key("title").String(it.title);
+    w.Key("category").String(it.category).Key("score").Double(it.score).Key("reason").String(it.reason);
+    w.Key("because").BeginArray();
+    for (const auto& b : it.because) w.String(b);
+    w.EndArray();
+    w.Key("explanation").String(it.explanation).EndObject();
   }
-  if (chosen_dir.empty()) return FailedPrecondition("no trained model in " + models.string() + " (run omni train SPEC)");
-  const std::string stem = fmt::format("{:06d}", version);
-  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<recommend::Recommender> model,
-                        recommend::MakeRecommender(chosen_dir.filename().string()));
-  OMNI_RETURN_IF_ERROR(model->Load((chosen_dir / (stem + ".bin")).string()));
-  std::vector<std::string> model_items;
-  {
-    std::FILE* f = std::fopen((chosen_dir / (stem + ".items")).c_str(), "rb");
-    if (!f) return NotFound("model item list missing: " + (chosen_dir / (stem + ".items")).string());
-    std::string text;
-    char buf[65536];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-    std::fclose(f);
-    size_t start = 0;
-    for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
-      model_items.push_back(text.substr(start, nl - start));
-    }
-  }
-  if (static_cast<int32_t>(model_items.size()) != model->item_count()) {
-    return Internal("model and its item list disagree on the item count");
-  }
-  // The customer's history, fresh from the store (events since training count).
-  OMNI_ASSIGN_OR_RETURN(Loaded l, LoadFromStore(ctx.data_dir, 0));
-  std::optional<int32_t> customer;
-  if (l.data.resolved_customers) {
-    if (auto c = l.directory->DenseIdOfKey(a.identifier)) {
-      customer = c;
-    } else if (size_t colon = a.identifier.find(':'); colon != std::string::npos) {
-      // TODO(issue 4): hashed identifier types (phone, email) need the
-      // pseudonymiser (identity::ParseIdentifier) to find their stored form.
-      if (auto type = ingest::ParseIdentityType(a.identifier.substr(0, colon))) {
-        customer = l.directory->CustomerOf(ingest::Identity{*type, a.identifier.substr(colon + 1)});
-      }
-    }
-  } else {
-    for (size_t c = 0; c < l.data.customer_keys.size(); ++c) {
-      if (l.data.customer_keys[c] == a.identifier) customer = static_cast<int32_t>(c);
-    }
-  }
-  if (!customer) return NotFound("unknown customer '" + a.identifier + "'");
-  std::unordered_map<std::string, int32_t> index;
-  for (size_t j = 0; j < model_items.size(); ++j) index.emplace(model_items[j], static_cast<int32_t>(j));
-  recommend::InteractionLog mine;
-  mine.customers = 1;
-  mine.items = model->item_count();
-  for (const auto& x : l.data.log.rows) {
-    if (x.customer != *customer) continue;
-    auto it = index.find(l.data.item_ids[x.item]);
-    if (it == index.end()) continue;  // an item newer than the model
-    recommend::Interaction y = x;
-    y.customer = 0;
-    y.item = it->second;
-    mine.rows.push_back(y);
-  }
-  OMNI_ASSIGN_OR_RETURN(recommend::InteractionMatrix history, recommend::ToMatrix(mine, MatrixValues::kWeight));
-  std::vector<float> scores(model->item_count());
-  const int32_t row = 0;
-  auto t0 = std::chrono::steady_clock::now();
-  model->Score(std::span<const int32_t>(&row, 1), history, scores.data());
-  std::vector<char> bought(model->item_count(), 0);
-  for (int32_t j : history.RowIndices(0)) bought[j] = 1;
-  std::vector<recommend::ScoredItem> top;
-  recommend::TopK(scores.data(), model->item_count(), a.k, [&](int32_t j) { return bought[j] != 0; }, top);
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  // TODO(issue 4): business rules — stock and channel/store availability,
-  // repeat-purchase categories, refunded items, category diversity,
-  // popularity fallback for customers with no history, explanations.
-  std::vector<std::string> titles;
-  for (const auto& s : top) {
-    StatusOr<std::optional<ingest::Item>> item = l.store->GetItem(model_items[s.item]);
-    titles.push_back(item.ok() && item->has_value() ? (*item)->title : "");
-  }
+  w.EndArray();
+}
+
+Status RunTogether(const Context& ctx, const RecommendArgs& a,
+                   const recommend::RecommendationService& service) {
+  OMNI_ASSIGN_OR_RETURN(recommend::TogetherResponse r, service.Together(a.together, a.k, a.channel, a.store));
   if (ctx.json()) {
     JsonWriter w;
-    w.BeginObject().Key("customer").String(a.identifier).Key("model").String(model->spec());
-    w.Key("version").Int(version).Key("history").Int(history.nnz()).Key("milliseconds").Double(ms);
-    w.Key("items").BeginArray();
-    for (size_t i = 0; i < top.size(); ++i) {
-      w.BeginObject().Key("item_id").String(model_items[top[i].item]).Key("title").String(titles[i]);
-      w.Key("score").Double(top[i].score).EndObject();
+    w.BeginObject().Key("item_id").String(r.item_id).Key("title").String(r.title).Key("baskets").Int(r.baskets);
+    w.Key("rules").String(service.info().rules).Key("items").BeginArray();
+    for (const auto& x : r.items) {
+      w.BeginObject().Key("item_id").String(x.item_id).Key("title").String(x.title).Key("category").String(x.category);
+      w.Key("count").Int(x.count).Key("support").Double(x.support).Key("confidence").Double(x.confidence);
+      w.Key("lift").Double(x.lift).EndObject();
     }
     w.EndArray().EndObject();
     PrintJson(w);
+    return Status::Ok();
+  }
+  std::printf("customers who bought %s%s also bought (%lld baskets, %s):\n", r.item_id.c_str(),
+              r.title.empty() ? "" : (" (" + r.title + ")").c_str(), static_cast<long long>(r.baskets),
+              service.info().rules.c_str());
+  Table t({"#", "item", "title", "baskets", "support", "confidence", "lift"});
+  for (size_t i = 0; i < r.items.size(); ++i) {
+    const auto& x = r.items[i];
+    t.AddRow({std::to_string(i + 1), x.item_id, x.title, std::to_string(x.count), Fixed(x.support),
+              Fixed(x.confidence, 3), Fixed(x.lift, 2)});
+  }
+  t.Print();
+  if (r.items.empty()) std::printf("(no rule starts from this item at the trained support and confidence)\n");
+  return Status::Ok();
+}
+
+// Channels that reach a person directly: a campaign there needs consent.
+bool NeedsConsent(const std::string& channel) {
+  static const char* kDirect[] = {"email", "sms", "app", "social", "miniprogram", "callcenter"};
+  return std::find(std::begin(kDirect), std::end(kDirect), channel) != std::end(kDirect);
+}
+
+Status RunBatch(const Context& ctx, const RecommendArgs& a, const recommend::RecommendationService& service) {
+  if (a.out.empty()) return InvalidArgument("--segment needs --out FILE.jsonl");
+  OMNI_ASSIGN_OR_RETURN(ingest::IngestConfig config, ingest::LoadIngestConfig(ctx.data_dir));
+  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<profile::ProfileStore> profiles, profile::ProfileStore::Open(ctx.data_dir));
+  OMNI_ASSIGN_OR_RETURN(auto build, profiles->LatestBuild());
+  if (!build) return FailedPrecondition("no profiles yet: run `omni profiles build` first");
+  profile::ProfileFields fields(config.channels);
+  OMNI_ASSIGN_OR_RETURN(profile::SegmentStore segments, profile::SegmentStore::Over(profiles->sql()));
+  OMNI_ASSIGN_OR_RETURN(auto def, segments.Get(a.segment));
+  if (!def) return NotFound("no segment named '" + a.segment + "' (omni segments list)");
+  OMNI_ASSIGN_OR_RETURN(profile::SegmentExpression expr,
+                        profile::SegmentExpression::Parse(def->expression, fields.catalog()));
+  profile::ProfileFields::Row row(fields);
+  std::vector<std::string> members;
+  int64_t no_consent = 0;
+  const bool consent_needed = NeedsConsent(a.channel);
+  OMNI_RETURN_IF_ERROR(profiles->ScanProfiles([&](const profile::Profile& p) {
+    row.Reset(&p);
+    if (!expr.Matches(row)) return true;
+    if (consent_needed) {
+      const profile::ConsentState* consent = p.ConsentFor(a.channel);
+      if (!consent || !consent->granted) {
+        ++no_consent;
+        return true;
+      }
+    }
+    members.push_back(p.customer_key);
+    return true;
+  }));
+  const std::string tmp = a.out + ".tmp";
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(tmp.c_str(), "wb"), &std::fclose);
+  if (!f) return Internal("cannot create " + tmp);
+  auto t0 = std::chrono::steady_clock::now();
+  int64_t written = 0, fallback = 0, unknown = 0;
+  for (const std::string& key : members) {
+    recommend::RecommendRequest req;
+    req.customer = key;
+    req.channel = a.channel;
+    req.store_id = a.store;
+    req.k = a.k;
+    StatusOr<recommend::RecommendResponse> r = service.Recommend(req);
+    if (!r.ok()) {
+      if (r.status().code() != StatusCode::kNotFound) return r.status();
+      ++unknown;
+      continue;
+    }
+    JsonWriter w;
+    w.BeginObject().Key("customer").String(r->customer_key).Key("fallback").Bool(r->fallback);
+    WriteItemsJson(w, *r);
+    w.EndObject();
+    std::string line = w.str();
+    line += '\n';
+    if (std::fwrite(line.data(), 1, line.size(), f.get()) != line.size()) return Internal("cannot write " + tmp);
+    ++written;
+    fallback += r->fallback;
+  }
+  if (std::fclose(f.release()) != 0) return Internal("cannot write " + tmp);
+  std::error_code ec;
+  fs::rename(tmp, a.out, ec);
+  if (ec) return Internal("cannot publish " + a.out + ": " + ec.message());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (ctx.json()) {
+    JsonWriter w;
+    w.BeginObject().Key("segment").String(a.segment).Key("channel").String(a.channel).Key("out").String(a.out);
+    w.Key("members").Int(static_cast<int64_t>(members.size()) + no_consent).Key("written").Int(written);
+    w.Key("without_consent").Int(no_consent).Key("fallback").Int(fallback).Key("unknown").Int(unknown);
+    w.Key("model").String(service.info().model).Key("seconds").Double(seconds).EndObject();
+    PrintJson(w);
   } else {
-    std::printf("%s: %lld items in history; %s (version %lld)\n", a.identifier.c_str(),
-                static_cast<long long>(history.nnz()), model->spec().c_str(), static_cast<long long>(version));
-    Table t({"#", "item", "title", "score"});
-    for (size_t i = 0; i < top.size(); ++i) {
-      t.AddRow({std::to_string(i + 1), model_items[top[i].item], titles[i], Fixed(top[i].score)});
+    std::printf("segment %s: %lld customers written to %s (%lld popularity only%s%s) in %.2f s\n", a.segment.c_str(),
+                static_cast<long long>(written), a.out.c_str(), static_cast<long long>(fallback),
+                consent_needed ? fmt::format(", {} skipped without {} consent", no_consent, a.channel).c_str() : "",
+                unknown ? fmt::format(", {} unknown to the service", unknown).c_str() : "", seconds);
+  }
+  return Status::Ok();
+}
+
+Status RunRecommend(const Context& ctx, const RecommendArgs& a) {
+  const int modes = !a.identifier.empty() + !a.together.empty() + !a.segment.empty();
+  if (modes != 1) {
+    return InvalidArgument("give exactly one of: IDENTIFIER, --together ITEM_ID, --segment NAME --out FILE.jsonl");
+  }
+  OMNI_ASSIGN_OR_RETURN(auto service, OpenService(ctx, a));
+  if (!a.together.empty()) return RunTogether(ctx, a, *service);
+  if (!a.segment.empty()) return RunBatch(ctx, a, *service);
+  recommend::RecommendRequest req;
+  req.customer = a.identifier;
+  req.channel = a.channel;
+  req.store_id = a.store;
+  req.k = a.k;
+  auto t0 = std::chrono::steady_clock::now();
+  OMNI_ASSIGN_OR_RETURN(recommend::RecommendResponse r, service->Recommend(req));
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (ctx.json()) {
+    JsonWriter w;
+    w.BeginObject().Key("customer").String(r.customer_key).Key("model").String(r.model);
+    w.Key("version").Int(r.model_version).Key("history").Int(r.history_items).Key("fallback").Bool(r.fallback);
+    w.Key("channel").String(a.channel).Key("store").String(a.store).Key("milliseconds").Double(ms);
+    WriteItemsJson(w, r);
+    w.EndObject();
+    PrintJson(w);
+  } else {
+    std::printf("%s: %lld items in history; %s%s%s\n", r.customer_key.c_str(), static_cast<long long>(r.history_items),
+                r.model.empty() ? "no trained model" : r.model.c_str(),
+                r.model.empty() ? "" : fmt::format(" (version {})", r.model_version).c_str(),
+                r.fallback ? "; no personalised candidates: popularity fallback" : "");
+    Table t({"#", "item", "title", "category", "score", "why"});
+    for (size_t i = 0; i < r.items.size(); ++i) {
+      const auto& x = r.items[i];
+      t.AddRow({std::to_string(i + 1), x.item_id, x.title, x.category, Fixed(x.score), x.explanation});
     }
     t.Print();
   }
@@ -423,6 +611,11 @@ void AddRecommendCommands(CLI::App& app, Context& ctx, CommandRegistry& registry
   e->add_option("--values", eval->values, "auto, binary or weight")->capture_default_str();
   e->add_option("--half-life", eval->half_life_days, "time decay half-life in days (0 = none)");
   e->add_option("--threads", eval->threads, "scoring threads")->capture_default_str()->check(CLI::Range(1, 256));
+  e->add_option("--search", eval->search, "recbole: grid (a|b|c) or random (also LO..HI ranges)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"grid", "random"}));
+  e->add_option("--trials", eval->trials, "random search: points to try")->capture_default_str()->check(CLI::Range(1, 10000));
+  e->add_option("--budget", eval->budget, "search time budget per spec, e.g. 120s or 5m (default: none)");
   registry.emplace_back(e, [&ctx, eval]() { return RunEvaluate(ctx, *eval); });
 
   auto train = std::make_shared<TrainArgs>();
@@ -433,10 +626,19 @@ void AddRecommendCommands(CLI::App& app, Context& ctx, CommandRegistry& registry
   registry.emplace_back(t, [&ctx, train]() { return RunTrain(ctx, *train); });
 
   auto rec = std::make_shared<RecommendArgs>();
-  CLI::App* r = app.add_subcommand("recommend", "top-k items for one customer from the latest trained model");
-  r->add_option("identifier", rec->identifier, "customer key (C000000123) or type:value")->required();
-  r->add_option("-k", rec->k, "list length")->capture_default_str()->check(CLI::Range(1, 10000));
+  CLI::App* r = app.add_subcommand(
+      "recommend", "top-k items for a customer (business rules applied), a segment's batch, or --together ITEM_ID");
+  r->add_option("identifier", rec->identifier,
+                "customer key (C000000123) or TYPE:VALUE (member_card:M0042, phone:+8613800138000)");
+  r->add_option("-k", rec->k, "list length")->capture_default_str()->check(CLI::Range(1, 1000));
   r->add_option("--model", rec->model, "model name (default: the most recently trained)");
+  r->add_option("--channel", rec->channel, "the channel the list is for (availability, popularity fallback)");
+  r->add_option("--store", rec->store, "the store the list is for (availability, popularity fallback)");
+  r->add_option("--together", rec->together, "customers who bought ITEM_ID also bought (FBT rules)");
+  r->add_option("--segment", rec->segment, "batch: every customer of this stored segment (omni segments list)");
+  r->add_option("--out", rec->out, "batch: write one JSON line per customer to this file");
+  r->add_option("--fallback", rec->fallback,
+                "popularity fallback: popularity[:by=channel|store|segment|category|global] or trending:window=7d");
   registry.emplace_back(r, [&ctx, rec]() { return RunRecommend(ctx, *rec); });
 }
 

@@ -563,6 +563,23 @@ std::span<const float> AlsModel::ItemFactors(int32_t item) const {
   return {y_->Row(item), static_cast<size_t>(options_.factors)};
 }
 
+// An approximation (see Recommender::Explain): x_ui · y_i·y_j ranks the
+// history items whose factors point the way the recommended item's do.
+void AlsModel::Explain(std::span<const int32_t> items, std::span<const float> values, int32_t item, int limit,
+                       std::vector<ScoredItem>& out) const {
+  out.clear();
+  std::span<const float> target = ItemFactors(item);
+  if (target.empty()) return;
+  for (size_t a = 0; a < items.size(); ++a) {
+    std::span<const float> y = ItemFactors(items[a]);
+    if (y.empty()) continue;
+    float dot = 0;
+    for (size_t f = 0; f < y.size(); ++f) dot += y[f] * target[f];
+    out.push_back({items[a], values[a] * dot});
+  }
+  KeepTopContributions(out, limit);
+}
+
 void AlsModel::Score(std::span<const int32_t> customers, const InteractionMatrix& history, float* scores) const {
   using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   if (customers.empty() || items_ == 0) return;

@@ -63,6 +63,8 @@ class AlsModel : public Recommender {
   void Score(std::span<const int32_t> customers, const InteractionMatrix& history,
              float* scores) const override;
   int32_t item_count() const override { return items_; }
+  void Explain(std::span<const int32_t> items, std::span<const float> values, int32_t item, int limit,
+               std::vector<ScoredItem>& out) const override;
   int32_t customer_count() const { return customers_; }
   int factors() const { return options_.factors; }
   const AlsOptions& options() const { return options_; }

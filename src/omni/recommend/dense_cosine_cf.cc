@@ -65,6 +65,17 @@ class DenseCosineCf final : public Recommender {
 
   int32_t item_count() const override { return static_cast<int32_t>(s_.cols()); }
 
+  // Exact: score(u, j) = sum over history items i of x_ui · S(i, j).
+  void Explain(std::span<const int32_t> items, std::span<const float> values, int32_t item, int limit,
+               std::vector<ScoredItem>& out) const override {
+    out.clear();
+    if (item < 0 || item >= s_.cols()) return;
+    for (size_t a = 0; a < items.size(); ++a) {
+      if (items[a] >= 0 && items[a] < s_.cols()) out.push_back({items[a], values[a] * s_(items[a], item)});
+    }
+    KeepTopContributions(out, limit);
+  }
+
   Status Save(const std::string& path) const override {
     ArtefactWriter w("dense-cosine", spec());
     w.Int("items", s_.cols());

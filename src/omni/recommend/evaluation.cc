@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -108,6 +110,75 @@ StatusOr<std::vector<std::string>> ExpandGrid(const std::string& text) {
   return out;
 }
 
+StatusOr<std::vector<std::string>> SampleSearchSpace(const std::string& text, int trials, uint32_t seed) {
+  OMNI_ASSIGN_OR_RETURN(Spec spec, Spec::Parse(text));
+  struct Dimension {
+    std::string key;
+    std::vector<std::string> alternatives;  // or a range:
+    bool range = false, integer = false, log = false;
+    double lo = 0, hi = 0;
+  };
+  std::vector<Dimension> dims;
+  double space = 1;  // distinct points (infinite for double ranges)
+  for (const auto& [key, value] : spec.params()) {
+    Dimension d;
+    d.key = key;
+    if (size_t dots = value.find(".."); dots != std::string::npos) {
+      const std::string a = value.substr(0, dots), b = value.substr(dots + 2);
+      char* end = nullptr;
+      d.lo = std::strtod(a.c_str(), &end);
+      const bool ok_a = end != a.c_str() && *end == '\0';
+      d.hi = std::strtod(b.c_str(), &end);
+      const bool ok_b = end != b.c_str() && *end == '\0';
+      if (!ok_a || !ok_b || !(d.lo <= d.hi)) {
+        return InvalidArgument("range '" + value + "' for '" + key + "' in '" + text + "' is not LO..HI with LO <= HI");
+      }
+      d.range = true;
+      d.integer = a.find_first_of(".eE") == std::string::npos && b.find_first_of(".eE") == std::string::npos;
+      d.log = d.lo > 0 && d.hi >= 10 * d.lo;
+      space *= d.integer ? (d.hi - d.lo + 1) : 1e18;
+    } else {
+      size_t start = 0;
+      for (;;) {
+        size_t bar = value.find('|', start);
+        d.alternatives.push_back(value.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+        if (d.alternatives.back().empty()) {
+          return InvalidArgument("empty alternative for '" + key + "' in '" + text + "'");
+        }
+        if (bar == std::string::npos) break;
+        start = bar + 1;
+      }
+      space *= static_cast<double>(d.alternatives.size());
+    }
+    dims.push_back(std::move(d));
+  }
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<std::string> out;
+  const size_t want = static_cast<size_t>(std::min<double>(std::max(trials, 1), space));
+  for (int attempt = 0; out.size() < want && attempt < 100 * std::max(trials, 1); ++attempt) {
+    std::string point = spec.name();
+    for (size_t i = 0; i < dims.size(); ++i) {
+      const Dimension& d = dims[i];
+      std::string v;
+      if (!d.range) {
+        v = d.alternatives[rng() % d.alternatives.size()];
+      } else {
+        const double u = unit(rng);
+        double x = d.log ? std::exp(std::log(d.lo) + u * (std::log(d.hi) - std::log(d.lo))) : d.lo + u * (d.hi - d.lo);
+        if (d.integer) {
+          v = std::to_string(static_cast<int64_t>(std::llround(std::clamp(x, d.lo, d.hi))));
+        } else {
+          v = fmt::format("{:.4g}", x);
+        }
+      }
+      point += (i == 0 ? ":" : ",") + d.key + "=" + v;
+    }
+    if (std::find(out.begin(), out.end(), point) == out.end()) out.push_back(std::move(point));
+  }
+  return out;
+}
+
 Metrics RankAndScore(const Recommender& model, const InteractionMatrix& history, const InteractionMatrix& exclude,
                      const InteractionMatrix& truth, int k, int threads, int64_t* customers) {
   const int32_t n = model.item_count();
@@ -166,6 +237,14 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
   report.k = options.k;
   report.seed = options.seed;
   if (options.k <= 0) return InvalidArgument("k must be positive");
+  if (options.search != "grid" && options.search != "random") {
+    return InvalidArgument("search '" + options.search + "' is not grid or random");
+  }
+  if (options.search == "random" && options.protocol != "recbole") {
+    // Choosing among random points needs a validation part; choosing on test
+    // would report an optimistic number.
+    return InvalidArgument("--search random chooses on a validation part: use --protocol recbole");
+  }
   InteractionLog log;
   Split split;
   bool tune = false;
@@ -226,7 +305,15 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
   const std::string ndcg_key = "ndcg@" + std::to_string(options.k);
 
   for (const std::string& spec : specs) {
-    OMNI_ASSIGN_OR_RETURN(std::vector<std::string> grid, ExpandGrid(spec));
+    std::vector<std::string> grid;
+    if (options.search == "random") {
+      OMNI_ASSIGN_OR_RETURN(grid, SampleSearchSpace(spec, options.trials, options.seed));
+    } else {
+      if (spec.find("..") != std::string::npos) {
+        return InvalidArgument("'" + spec + "' has a range: use --search random (a grid needs a|b|c alternatives)");
+      }
+      OMNI_ASSIGN_OR_RETURN(grid, ExpandGrid(spec));
+    }
     // Validate every grid point's parameters before spending time fitting.
     for (const std::string& point : grid) {
       StatusOr<std::unique_ptr<Recommender>> probe = MakeRecommender(point);
@@ -252,9 +339,15 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
     // RecBole: choose on validation, report the chosen point on test.
     ModelResult best;
     best.spec = spec;
-    best.candidates = static_cast<int64_t>(grid.size());
+    best.candidates = 0;
     std::unique_ptr<Recommender> best_model;
+    const auto search_start = std::chrono::steady_clock::now();
     for (const std::string& point : grid) {
+      if (options.budget_seconds > 0 && best.candidates > 0 && Since(search_start) > options.budget_seconds) {
+        best.budget_exhausted = true;
+        break;
+      }
+      ++best.candidates;
       Fitted f = FitSpec(point, train);
       if (!f.model) {
         if (!best_model) best.status = f.status;
@@ -271,6 +364,7 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
         best_model = std::move(f.model);
       }
     }
+    best.search_seconds = Since(search_start);
     if (best_model) {
       best.model_spec = best_model->spec();
       auto t0 = std::chrono::steady_clock::now();

@@ -35,6 +35,16 @@ struct EvaluationOptions {
   int64_t cutoff_ms = 0;  // temporal only; 0 = the time that leaves 20% of rows after it
   MatrixValues values = MatrixValues::kBinary;
   int threads = 2;  // scoring threads (Recommender::Score must be safe to call concurrently)
+  // Hyper-parameter search on the validation part (recbole only):
+  //   grid    every point of "a|b|c" alternatives (ranges are refused);
+  //   random  `trials` points drawn from alternatives and ranges "lo..hi"
+  //           (integers when both bounds are; log-uniform when lo > 0 and
+  //           hi >= 10·lo, else uniform), seeded by `seed`.
+  // budget_seconds > 0 stops trying new points once that much time has gone
+  // into a spec's search (the point being fitted finishes; at least one is).
+  std::string search = "grid";
+  int trials = 20;
+  double budget_seconds = 0;
 };
 
 using Metrics = std::vector<std::pair<std::string, double>>;
@@ -45,7 +55,9 @@ struct ModelResult {
   Status status;           // a model that refuses (too large) is reported, not fatal
   Metrics metrics;         // test
   double validation_ndcg = -1;  // recbole: the winning point's validation NDCG@k
-  int64_t candidates = 1;       // grid points tried
+  int64_t candidates = 1;       // grid / search points tried
+  double search_seconds = 0;    // time spent fitting and validating them
+  bool budget_exhausted = false;  // the time budget stopped the search early
   int64_t customers = 0;        // evaluated
   double fit_seconds = 0;
   double score_seconds = 0;
@@ -65,6 +77,11 @@ struct EvaluationReport {
 // "ease:lambda=100|400" → {"ease:lambda=100", "ease:lambda=400"} (cartesian
 // product over every parameter with alternatives, in order).
 StatusOr<std::vector<std::string>> ExpandGrid(const std::string& spec);
+
+// `trials` distinct random points of a spec with alternatives and ranges
+// ("ease:lambda=50..2000", "itemknn:k=20..400,shrink=0|10|100"); fewer when
+// the space has fewer distinct points. Deterministic for a seed.
+StatusOr<std::vector<std::string>> SampleSearchSpace(const std::string& spec, int trials, uint32_t seed);
 
 // Fits `model` on `train` and ranks for every customer with relevant rows in
 // `truth` (excluding items in `exclude`'s row); returns the metrics.

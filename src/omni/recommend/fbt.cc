@@ -6,6 +6,11 @@
 #include <numeric>
 #include <string_view>
 #include <unordered_map>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "omni/recommend/artefact.h"
 
 namespace omni::recommend {
 namespace {
@@ -163,12 +168,22 @@ StatusOr<FbtOptions> ParseFbtOptions(const Spec& spec) {
   if (spec.name() != "fbt") return InvalidArgument("spec '" + spec.ToString() + "' is not an fbt spec");
   std::vector<std::string_view> known;
   for (const auto& p : kParams) known.push_back(p.name);
+  // "support" and "confidence" are accepted for min_support / min_confidence
+  // (the words arules and merchandisers use); giving both forms is an error.
+  known.push_back("support");
+  known.push_back("confidence");
   OMNI_RETURN_IF_ERROR(spec.CheckKnown(known));
+  if ((spec.Has("support") && spec.Has(kParams[0].name)) || (spec.Has("confidence") && spec.Has(kParams[2].name))) {
+    return InvalidArgument("fbt spec '" + spec.ToString() + "' gives a threshold twice (support = min_support, "
+                           "confidence = min_confidence)");
+  }
+  const std::string_view support_key = spec.Has("support") ? "support" : kParams[0].name;
+  const std::string_view confidence_key = spec.Has("confidence") ? "confidence" : kParams[2].name;
   FbtOptions o;
-  OMNI_ASSIGN_OR_RETURN(o.min_support, spec.GetDouble(kParams[0].name, kParams[0].def, kParams[0].lo, kParams[0].hi));
+  OMNI_ASSIGN_OR_RETURN(o.min_support, spec.GetDouble(support_key, kParams[0].def, kParams[0].lo, kParams[0].hi));
   OMNI_ASSIGN_OR_RETURN(o.min_count, spec.GetInt(kParams[1].name, 0, 0, static_cast<int64_t>(kParams[1].hi)));
   OMNI_ASSIGN_OR_RETURN(o.min_confidence,
-                        spec.GetDouble(kParams[2].name, kParams[2].def, kParams[2].lo, kParams[2].hi));
+                        spec.GetDouble(confidence_key, kParams[2].def, kParams[2].lo, kParams[2].hi));
   OMNI_ASSIGN_OR_RETURN(int64_t max_len, spec.GetInt(kParams[3].name, 6, 1, 64));
   o.max_len = static_cast<int>(max_len);
   return o;
@@ -273,12 +288,96 @@ StatusOr<FrequentlyBoughtTogether> FrequentlyBoughtTogether::Mine(std::span<cons
     if (a.antecedent != b.antecedent) return a.antecedent < b.antecedent;
     return a.consequent < b.consequent;
   });
-  model.single_item_rules_.assign(item_count, {});
-  for (size_t i = 0; i < model.rules_.size(); ++i) {
-    const auto& r = model.rules_[i];
-    if (r.antecedent.size() == 1) model.single_item_rules_[r.antecedent[0]].push_back(static_cast<int32_t>(i));
-  }
+  model.IndexRules(item_count);
   return model;
+}
+
+void FrequentlyBoughtTogether::IndexRules(int32_t item_count) {
+  item_count_ = item_count;
+  single_item_rules_.assign(item_count, {});
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    const auto& r = rules_[i];
+    if (r.antecedent.size() == 1) single_item_rules_[r.antecedent[0]].push_back(static_cast<int32_t>(i));
+  }
+}
+
+std::string FrequentlyBoughtTogether::spec() const {
+  return fmt::format("fbt:min_support={},min_confidence={},max_len={}{}", options_.min_support,
+                     options_.min_confidence, options_.max_len,
+                     options_.min_count > 0 ? fmt::format(",min_count={}", options_.min_count) : "");
+}
+
+// Rules only (itemsets are not needed to serve): antecedents as CSR, the
+// counts, and the measures as written (recomputing lift would need every
+// consequent's support, which the rules alone do not carry).
+Status FrequentlyBoughtTogether::Save(const std::string& path) const {
+  ArtefactWriter w("fbt", spec());
+  w.Int("items", item_count_);
+  w.Int("baskets", baskets_);
+  w.Int("min_count", min_count_);
+  std::vector<int64_t> indptr{0}, counts, antecedent_counts;
+  std::vector<int32_t> antecedents, consequents;
+  std::vector<int64_t> measures_bits;  // support, confidence, lift as raw doubles
+  for (const auto& r : rules_) {
+    antecedents.insert(antecedents.end(), r.antecedent.begin(), r.antecedent.end());
+    indptr.push_back(static_cast<int64_t>(antecedents.size()));
+    consequents.push_back(r.consequent);
+    counts.push_back(r.count);
+    antecedent_counts.push_back(r.antecedent_count);
+    for (double m : {r.support, r.confidence, r.lift}) {
+      int64_t bits;
+      std::memcpy(&bits, &m, sizeof bits);
+      measures_bits.push_back(bits);
+    }
+  }
+  w.Int64s("indptr", indptr);
+  w.Int32s("antecedents", antecedents);
+  w.Int32s("consequents", consequents);
+  w.Int64s("counts", counts);
+  w.Int64s("antecedent_counts", antecedent_counts);
+  w.Int64s("measures", measures_bits);
+  return w.WriteTo(path);
+}
+
+StatusOr<FrequentlyBoughtTogether> FrequentlyBoughtTogether::Load(const std::string& path) {
+  OMNI_ASSIGN_OR_RETURN(ArtefactReader r, ArtefactReader::Open(path, "fbt"));
+  FrequentlyBoughtTogether m;
+  OMNI_ASSIGN_OR_RETURN(Spec spec, Spec::Parse(r.spec()));
+  OMNI_ASSIGN_OR_RETURN(m.options_, ParseFbtOptions(spec));
+  OMNI_ASSIGN_OR_RETURN(int64_t items, r.Int("items"));
+  OMNI_ASSIGN_OR_RETURN(m.baskets_, r.Int("baskets"));
+  OMNI_ASSIGN_OR_RETURN(m.min_count_, r.Int("min_count"));
+  OMNI_ASSIGN_OR_RETURN(std::vector<int64_t> indptr, r.Int64s("indptr"));
+  OMNI_ASSIGN_OR_RETURN(std::vector<int32_t> antecedents, r.Int32s("antecedents"));
+  OMNI_ASSIGN_OR_RETURN(std::vector<int32_t> consequents, r.Int32s("consequents"));
+  OMNI_ASSIGN_OR_RETURN(std::vector<int64_t> counts, r.Int64s("counts"));
+  OMNI_ASSIGN_OR_RETURN(std::vector<int64_t> antecedent_counts, r.Int64s("antecedent_counts"));
+  OMNI_ASSIGN_OR_RETURN(std::vector<int64_t> measures, r.Int64s("measures"));
+  const size_t n = consequents.size();
+  if (items < 0 || items > INT32_MAX || indptr.size() != n + 1 || counts.size() != n ||
+      antecedent_counts.size() != n || measures.size() != 3 * n ||
+      static_cast<size_t>(indptr.back()) != antecedents.size()) {
+    return InvalidArgument(path + ": fbt rule arrays are inconsistent");
+  }
+  auto in_range = [&](int32_t j) { return j >= 0 && j < items; };
+  if (!std::all_of(antecedents.begin(), antecedents.end(), in_range) ||
+      !std::all_of(consequents.begin(), consequents.end(), in_range)) {
+    return InvalidArgument(path + ": fbt item id out of range");
+  }
+  m.rules_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    AssociationRule& x = m.rules_[i];
+    if (indptr[i] >= indptr[i + 1]) return InvalidArgument(path + ": fbt rule without antecedent");
+    x.antecedent.assign(antecedents.begin() + indptr[i], antecedents.begin() + indptr[i + 1]);
+    x.consequent = consequents[i];
+    x.count = counts[i];
+    x.antecedent_count = antecedent_counts[i];
+    std::memcpy(&x.support, &measures[3 * i], sizeof(double));
+    std::memcpy(&x.confidence, &measures[3 * i + 1], sizeof(double));
+    std::memcpy(&x.lift, &measures[3 * i + 2], sizeof(double));
+  }
+  m.IndexRules(static_cast<int32_t>(items));
+  return m;
 }
 
 int64_t FrequentlyBoughtTogether::CountRules(double min_confidence) const {

@@ -11,7 +11,7 @@
 // Groceries rules sit at 0.5) is kept on every platform.
 //
 // Spec: fbt:min_support=0.001,min_confidence=0.5,max_len=6  (min_count=10
-// overrides min_support).
+// overrides min_support; support= and confidence= are accepted aliases).
 #pragma once
 
 #include <cstdint>
@@ -62,6 +62,14 @@ class FrequentlyBoughtTogether {
   static StatusOr<FrequentlyBoughtTogether> Mine(std::span<const std::vector<int32_t>> baskets, int32_t item_count,
                                                  const FbtOptions& options);
 
+  // The saved rules (not the itemsets): Save writes a versioned artefact
+  // (artefact.h) at `path` directly; Load refuses foreign or damaged files.
+  Status Save(const std::string& path) const;
+  static StatusOr<FrequentlyBoughtTogether> Load(const std::string& path);
+  // Canonical spec, "fbt:min_support=0.001,min_confidence=0.5,max_len=6".
+  std::string spec() const;
+  int32_t item_count() const { return item_count_; }
+
   const FbtOptions& options() const { return options_; }
   int64_t basket_count() const { return baskets_; }
   int64_t min_count() const { return min_count_; }
@@ -88,6 +96,8 @@ class FrequentlyBoughtTogether {
   std::vector<FrequentItemset> itemsets_;
   std::vector<AssociationRule> rules_;
   std::vector<std::vector<int32_t>> single_item_rules_;  // item -> indices of rules {item} → y
+  int32_t item_count_ = 0;
+  void IndexRules(int32_t item_count);
 };
 
 }  // namespace omni::recommend

@@ -120,6 +120,33 @@ TEST(FbtTest, AlsoBoughtAndForBasket) {
   EXPECT_EQ(by_confidence[0].consequent, 2);  // a→c at 0.667 beats ab→e at 0.5
 }
 
+TEST(FbtTest, SavedRulesLoadIdentically) {
+  auto fbt = FrequentlyBoughtTogether::Mine(kBaskets, 5, Counted(2, 0.5));
+  ASSERT_TRUE(fbt.ok());
+  const std::string path = ::testing::TempDir() + "/fbt_roundtrip.bin";
+  ASSERT_TRUE(fbt->Save(path).ok());
+  auto loaded = FrequentlyBoughtTogether::Load(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->spec(), fbt->spec());
+  EXPECT_EQ(loaded->basket_count(), fbt->basket_count());
+  ASSERT_EQ(loaded->rules().size(), fbt->rules().size());
+  for (size_t i = 0; i < fbt->rules().size(); ++i) {
+    const auto& a = fbt->rules()[i];
+    const auto& b = loaded->rules()[i];
+    EXPECT_EQ(a.antecedent, b.antecedent);
+    EXPECT_EQ(a.consequent, b.consequent);
+    EXPECT_EQ(a.count, b.count);
+    EXPECT_EQ(a.lift, b.lift);
+  }
+  for (int32_t item = 0; item < 5; ++item) EXPECT_EQ(loaded->AlsoBought(item, 10).size(), fbt->AlsoBought(item, 10).size());
+  // The aliases merchandisers type mean the same thresholds.
+  auto aliased = ParseFbtOptions(*Spec::Parse("fbt:support=0.01,confidence=0.8"));
+  ASSERT_TRUE(aliased.ok());
+  EXPECT_EQ(aliased->min_support, 0.01);
+  EXPECT_EQ(aliased->min_confidence, 0.8);
+  EXPECT_FALSE(ParseFbtOptions(*Spec::Parse("fbt:support=0.01,min_support=0.02")).ok());
+}
+
 TEST(FbtTest, DuplicatesCountOnceAndBadIdsAreRejected) {
   auto fbt = FrequentlyBoughtTogether::Mine(std::vector<std::vector<int32_t>>{{0, 0, 1}, {0, 1, 1}, {}}, 2,
                                             Counted(2, 0.5));

@@ -23,6 +23,8 @@
 namespace omni::recommend {
 namespace {
 
+StatusOr<std::unique_ptr<Recommender>> MakeItemKnnFromSpec(const Spec& spec);
+
 enum class Weighting { kNone, kTfIdf, kBm25 };
 
 const char* WeightingName(Weighting w) {
@@ -161,6 +163,21 @@ class ItemKnn final : public Recommender {
 
   int32_t item_count() const override { return items_; }
 
+  // Exact: score(u, j) is the sum of x_ui · sim(i, j) over history items i
+  // that list j among their neighbours (rows are sorted by item id).
+  void Explain(std::span<const int32_t> items, std::span<const float> values, int32_t item, int limit,
+               std::vector<ScoredItem>& out) const override {
+    out.clear();
+    for (size_t a = 0; a < items.size(); ++a) {
+      if (items[a] < 0 || items[a] >= items_) continue;
+      auto first = neighbours_.begin() + indptr_[items[a]];
+      auto last = neighbours_.begin() + indptr_[items[a] + 1];
+      auto it = std::lower_bound(first, last, item);
+      if (it != last && *it == item) out.push_back({items[a], values[a] * weights_[it - neighbours_.begin()]});
+    }
+    KeepTopContributions(out, limit);
+  }
+
   // The neighbour list of one item (for explanations and tests).
   std::span<const int32_t> Neighbours(int32_t i) const {
     return {neighbours_.data() + indptr_[i], static_cast<size_t>(indptr_[i + 1] - indptr_[i])};
@@ -177,6 +194,16 @@ class ItemKnn final : public Recommender {
 
   Status Load(const std::string& path) override {
     OMNI_ASSIGN_OR_RETURN(ArtefactReader r, ArtefactReader::Open(path, "itemknn"));
+    // The hyper-parameters come back from the stored spec, so spec() names
+    // the model that was trained, not the defaults it was constructed with.
+    OMNI_ASSIGN_OR_RETURN(Spec stored, Spec::Parse(r.spec()));
+    OMNI_ASSIGN_OR_RETURN(std::unique_ptr<Recommender> fresh, MakeItemKnnFromSpec(stored));
+    const auto& params = static_cast<const ItemKnn&>(*fresh);
+    k_ = params.k_;
+    shrink_ = params.shrink_;
+    weighting_ = params.weighting_;
+    k1_ = params.k1_;
+    b_ = params.b_;
     OMNI_ASSIGN_OR_RETURN(int64_t items, r.Int("items"));
     OMNI_ASSIGN_OR_RETURN(indptr_, r.Int64s("indptr"));
     OMNI_ASSIGN_OR_RETURN(neighbours_, r.Int32s("neighbours"));
@@ -204,9 +231,7 @@ class ItemKnn final : public Recommender {
   std::vector<float> weights_;
 };
 
-}  // namespace
-
-StatusOr<std::unique_ptr<Recommender>> MakeItemKnn(const Spec& spec) {
+StatusOr<std::unique_ptr<Recommender>> MakeItemKnnFromSpec(const Spec& spec) {
   OMNI_RETURN_IF_ERROR(spec.CheckKnown({"k", "shrink", "weighting", "bm25_k1", "bm25_b", "threads"}));
   OMNI_ASSIGN_OR_RETURN(int64_t k, spec.GetInt("k", 100, 1, 100000));
   OMNI_ASSIGN_OR_RETURN(double shrink, spec.GetDouble("shrink", 0.0, 0.0, 1e9));
@@ -227,5 +252,9 @@ StatusOr<std::unique_ptr<Recommender>> MakeItemKnn(const Spec& spec) {
   return std::unique_ptr<Recommender>(
       std::make_unique<ItemKnn>(static_cast<int>(k), shrink, weighting, k1, b, static_cast<int>(threads)));
 }
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Recommender>> MakeItemKnn(const Spec& spec) { return MakeItemKnnFromSpec(spec); }
 
 }  // namespace omni::recommend

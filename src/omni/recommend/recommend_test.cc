@@ -135,6 +135,40 @@ TEST(EaseTest, MatchesDirectEigenComputation) {
   std::filesystem::remove(path);
 }
 
+TEST(EaseTest, DropoutPenalisesTheDiagonalAsPublished) {
+  // EDLAE (Steck 2020): Λ = λI + p/(1-p)·diag(XᵀX), then the same zero-diagonal solution.
+  InteractionMatrix x = Small();
+  const double lambda = 0.7, p = 0.25;
+  Eigen::MatrixXd X = Eigen::MatrixXd::Zero(4, 4);
+  for (int r = 0; r < 4; ++r) {
+    for (int64_t q = x.indptr[r]; q < x.indptr[r + 1]; ++q) X(r, x.indices[q]) = x.values[q];
+  }
+  Eigen::MatrixXd G = X.transpose() * X;
+  Eigen::MatrixXd L = lambda * Eigen::MatrixXd::Identity(4, 4);
+  L.diagonal() += (p / (1 - p)) * G.diagonal();
+  Eigen::MatrixXd P = (G + L).inverse();
+  Eigen::MatrixXd B(4, 4);
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 4; ++j) B(i, j) = i == j ? 0 : -P(i, j) / P(j, j);
+  }
+  Eigen::MatrixXd expected = X * B;
+  auto m = MakeRecommender("ease:lambda=0.7,dropout=0.25");
+  ASSERT_TRUE(m.ok());
+  ASSERT_TRUE((*m)->Fit(x).ok());
+  std::vector<int32_t> all = {0, 1, 2, 3};
+  std::vector<float> s(16);
+  (*m)->Score(all, x, s.data());
+  for (int r = 0; r < 4; ++r) {
+    for (int j = 0; j < 4; ++j) EXPECT_NEAR(s[r * 4 + j], expected(r, j), 1e-5) << r << "," << j;
+  }
+  std::string path = TempPath("ease_dropout.bin");
+  ASSERT_TRUE((*m)->Save(path).ok());
+  auto loaded = MakeRecommender("ease");
+  ASSERT_TRUE((*loaded)->Load(path).ok());
+  EXPECT_EQ((*loaded)->spec(), "ease:lambda=0.7,dropout=0.25");
+  std::filesystem::remove(path);
+}
+
 TEST(EaseTest, RefusesCatalogueOverMemoryBudget) {
   InteractionMatrix x = Make(1, 2000, {{0, 1, 1}});
   auto m = MakeRecommender("ease:max_memory_mb=1");
@@ -357,5 +391,29 @@ TEST(InteractionsTest, RatingOfReadsTopLevelKeyOnly) {
   EXPECT_EQ(RatingOf(""), std::nullopt);
 }
 
+
+TEST(EvaluationTest, RandomSearchSamplesRangesAndAlternatives) {
+  auto points = SampleSearchSpace("ease:lambda=50..2000", 20, 7);
+  ASSERT_TRUE(points.ok()) << points.status().ToString();
+  EXPECT_EQ(points->size(), 20u);
+  for (const std::string& p : *points) {
+    auto spec = Spec::Parse(p);
+    ASSERT_TRUE(spec.ok());
+    auto lambda = spec->GetInt("lambda", -1, 50, 2000);  // integer bounds give integers, in range
+    EXPECT_TRUE(lambda.ok()) << p;
+  }
+  EXPECT_EQ(*SampleSearchSpace("ease:lambda=50..2000", 20, 7), *points);  // deterministic
+  // Log-uniform: about half the draws of 50..2000 fall under sqrt(50·2000) ≈ 316.
+  auto many = SampleSearchSpace("ease:lambda=50..2000", 400, 1);
+  int low = 0;
+  for (const std::string& p : *many) low += *Spec::Parse(p)->GetInt("lambda", 0, 0, 5000) < 316;
+  EXPECT_GT(low, 120);
+  EXPECT_LT(low, 280);
+  // A small discrete space yields each point once.
+  auto small = SampleSearchSpace("itemknn:k=10|20,weighting=none|bm25", 50, 3);
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(small->size(), 4u);
+  EXPECT_FALSE(SampleSearchSpace("ease:lambda=9..3", 5, 1).ok());
+}
 }  // namespace
 }  // namespace omni::recommend

@@ -63,6 +63,18 @@ class Recommender {
   virtual void Score(std::span<const int32_t> customers, const InteractionMatrix& history,
                      float* scores) const = 0;
   virtual int32_t item_count() const = 0;
+  // Why `item` scores for a customer with this history row (item ids and
+  // values, as in Score): the history items' contributions to the score,
+  // largest first, at most `limit`, into `out` (cleared first). Item-based
+  // models (item-kNN, EASE) decompose their score exactly; ALS gives each
+  // history item's value × factor similarity, an approximation (the folded-in
+  // customer vector mixes all history items). Empty for models without
+  // item-to-item structure (popularity, the seed's dense CF).
+  virtual void Explain(std::span<const int32_t> history_items, std::span<const float> history_values,
+                       int32_t item, int limit, std::vector<ScoredItem>& out) const {
+    (void)history_items, (void)history_values, (void)item, (void)limit;
+    out.clear();
+  }
   // Versioned binary artefact; written to a temp name and renamed by the caller.
   virtual Status Save(const std::string& path) const = 0;
   virtual Status Load(const std::string& path) = 0;
@@ -80,5 +92,9 @@ std::vector<std::string> RecommenderNames();
 // by score descending, ties by item id ascending (deterministic).
 void TopK(const float* scores, int32_t item_count, int k, const std::function<bool(int32_t)>& exclude,
           std::vector<ScoredItem>& out);
+
+// Keeps the `limit` largest positive contributions of `out`, largest first
+// (ties by item id): the tail of every Explain.
+void KeepTopContributions(std::vector<ScoredItem>& out, int limit);
 
 }  // namespace omni::recommend

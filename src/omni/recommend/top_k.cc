@@ -38,4 +38,10 @@ void TopK(const float* scores, int32_t item_count, int k, const std::function<bo
   std::sort_heap(out.begin(), out.end(), RanksBefore);
 }
 
+void KeepTopContributions(std::vector<ScoredItem>& out, int limit) {
+  std::erase_if(out, [](const ScoredItem& s) { return !(s.score > 0); });
+  std::sort(out.begin(), out.end(), RanksBefore);
+  if (limit >= 0 && static_cast<int>(out.size()) > limit) out.resize(static_cast<size_t>(limit));
+}
+
 }  // namespace omni::recommend
