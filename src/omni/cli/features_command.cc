@@ -10,6 +10,7 @@
 
 #include <sys/resource.h>
 
+#include <absl/container/flat_hash_map.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -155,8 +156,12 @@ Status BuildFeatureTable(const Context& ctx, const BuildFlags& flags) {
 
   predict::FeatureBuilder builder(*src.directory, options);
   auto t = std::chrono::steady_clock::now();
+  absl::flat_hash_map<std::string, std::string> item_category;  // for --export-events only
   OMNI_RETURN_IF_ERROR(src.store->ScanItems([&](const ingest::Item& item) {
     builder.AddItem(item);
+    if (!flags.export_events.empty() && !item.category_path.empty()) {
+      item_category[item.item_id] = std::string(predict::CategoryAtLevel(item.category_path, options.category_level));
+    }
     return true;
   }));
   // For checking the table with another tool (bench/features_reference.py):
@@ -165,7 +170,7 @@ Status BuildFeatureTable(const Context& ctx, const BuildFlags& flags) {
   if (!flags.export_events.empty()) {
     exported.reset(std::fopen(flags.export_events.c_str(), "wb"));
     if (!exported) return InvalidArgument("cannot write " + flags.export_events);
-    std::fputs("customer_key,ts_ms,channel,type,item_id,amount,order_id,strong\n", exported.get());
+    std::fputs("customer_key,ts_ms,channel,type,item_id,amount,order_id,strong,category\n", exported.get());
   }
   std::array<bool, ingest::kIdentityTypeCount> strong{};
   for (ingest::IdentityType type : id_config.strong) strong[static_cast<size_t>(type)] = true;
@@ -194,15 +199,22 @@ Status BuildFeatureTable(const Context& ctx, const BuildFlags& flags) {
       AppendCsvField(line, e.order_id);
       bool is_strong = false;
       for (const auto& id : e.identities) is_strong = is_strong || strong[static_cast<size_t>(id.type)];
-      line += is_strong ? ",1\n" : ",0\n";
+      line += is_strong ? ",1," : ",0,";
+      if (!e.item_id.empty()) {
+        auto it = item_category.find(e.item_id);
+        if (it != item_category.end()) AppendCsvField(line, it->second);
+      }
+      line.push_back('\n');
       std::fwrite(line.data(), 1, line.size(), exported.get());
     }, profile::PipelineOptions{4096, /*full_events=*/false}));
     progress.Finish();
   }
   const double scan_s = Seconds(t);
+  const double scan_cpu_s = CpuSeconds() - cpu_start;  // with opening the store and loading One-ID
   t = std::chrono::steady_clock::now();
   OMNI_ASSIGN_OR_RETURN(predict::FeatureTable table, builder.Finish());
   const double compute_s = Seconds(t);
+  const double compute_cpu_s = CpuSeconds() - cpu_start - scan_cpu_s;
   t = std::chrono::steady_clock::now();
   OMNI_RETURN_IF_ERROR(predict::WriteFeatureCsv(table, out));
   const double write_s = Seconds(t);
@@ -259,7 +271,8 @@ Status BuildFeatureTable(const Context& ctx, const BuildFlags& flags) {
     w.Key("events_unattributed").Int(s.events_unattributed);
     w.Key("seconds").BeginObject();
     w.Key("scan").Double(scan_s).Key("compute").Double(compute_s).Key("write").Double(write_s);
-    w.Key("total").Double(total_s).Key("cpu").Double(cpu_s).EndObject();
+    w.Key("total").Double(total_s).Key("cpu").Double(cpu_s);
+    w.Key("cpu_load_and_scan").Double(scan_cpu_s).Key("cpu_compute").Double(compute_cpu_s).EndObject();
     w.Key("events_per_second").Double(s.events_read / std::max(1e-9, total_s));
     w.Key("rows_per_second").Double(table.rows() / std::max(1e-9, total_s));
     w.EndObject();

@@ -10,6 +10,7 @@
 #include <absl/container/flat_hash_map.h>
 #include <fmt/format.h>
 
+#include "omni/predict/features.h"
 #include "omni/profile/event_pipeline.h"
 
 namespace omni::predict {
@@ -25,16 +26,6 @@ struct Touch {
   uint8_t kind;
   uint8_t channel;
 };
-
-std::string_view CategoryAtLevel(std::string_view path, int level) {
-  size_t pos = 0;
-  for (int l = 1;; ++l) {
-    const size_t end = path.find(" > ", pos);
-    if (end == std::string_view::npos) return path;
-    if (l >= level) return path.substr(0, end);
-    pos = end + 3;
-  }
-}
 
 // Delays (hours) of the converted anchors of a group, plus the anchor count.
 struct Group {

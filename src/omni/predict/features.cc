@@ -49,8 +49,8 @@ struct Record {
 };
 static_assert(sizeof(Record) == 24);
 
-// The category at `level` of "A > B > C" (1 = "A"); the whole path when it
-// has fewer levels.
+}  // namespace
+
 std::string_view CategoryAtLevel(std::string_view path, int level) {
   size_t pos = 0;
   for (int l = 1;; ++l) {
@@ -60,8 +60,6 @@ std::string_view CategoryAtLevel(std::string_view path, int level) {
     pos = end + 3;
   }
 }
-
-}  // namespace
 
 std::string ColumnSlug(std::string_view name) {
   std::string out;

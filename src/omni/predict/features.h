@@ -133,6 +133,10 @@ std::vector<std::string> FeatureColumns(const std::vector<std::string>& channels
                                         const std::vector<std::string>& categories,
                                         const std::vector<int>& window_days);
 
+// The category at `level` of a path "A > B > C" (1 = "A", 2 = "A > B"); the
+// whole path when it has fewer levels.
+std::string_view CategoryAtLevel(std::string_view path, int level);
+
 // A column-name-safe form of a channel or category name: ASCII letters
 // lower-cased, digits and non-ASCII (UTF-8) kept, everything else one '_'.
 std::string ColumnSlug(std::string_view name);
