@@ -62,6 +62,7 @@ struct BrowseWindowBuilder::State {
   std::vector<std::string> categories;
   absl::flat_hash_map<std::string, int32_t> category_index;
   std::vector<Touch> touches;
+  bool finished = false;
 
   int ChannelIndex(std::string_view name) {
     if (last_channel >= 0 && channels[static_cast<size_t>(last_channel)] == name) return last_channel;
@@ -126,6 +127,8 @@ void BrowseWindowBuilder::AddEvent(const ingest::Event& e) {
 StatusOr<WindowReport> BrowseWindowBuilder::Finish() {
   State& s = *s_;
   const WindowOptions& o = s.options;
+  if (s.finished) return FailedPrecondition("browse window: Finish() called twice");
+  s.finished = true;
   if (!(o.max_hours > 0)) return InvalidArgument("--max-hours must be positive");
   if (o.min_remaining_per_1000 < 0) return InvalidArgument("--min-remaining must be >= 0");
   WindowReport& report = s.report;

@@ -111,6 +111,7 @@ struct FeatureBuilder::State {
   int32_t n = 0;
   int64_t max_cutoff = 0;
   int64_t end_ms = 0;  // latest cutoff + horizon: later events are dropped
+  bool finished = false;
 
   std::vector<std::string> channels;
   int last_channel = -1;
@@ -375,6 +376,8 @@ void FeatureBuilder::State::FitClv(int64_t cutoff, std::vector<float>& expected,
 StatusOr<FeatureTable> FeatureBuilder::Finish() {
   State& s = *s_;
   const auto start = std::chrono::steady_clock::now();
+  if (s.finished) return FailedPrecondition("features: Finish() called twice");
+  s.finished = true;
   if (s.options.cutoffs_ms.empty()) return InvalidArgument("features: no cutoff given");
   if (s.options.horizon_ms <= 0) return InvalidArgument("features: the horizon must be positive");
   for (int d : s.options.window_days) {
