@@ -1,7 +1,7 @@
 // Logistic regression with an L2 penalty on standardised features — the
 // transparent model: each coefficient says how many log-odds one standard
 // deviation of a feature is worth.
-//   logistic:l2=1,balance=1,iters=100
+//   logistic:l2=1,balance=0,iters=100
 // Objective: sum_i w_i logloss_i + l2/2 * |beta|^2 (intercept not penalised),
 // which is scikit-learn's LogisticRegression with C = 1/l2. Fitted by Newton's
 // method (IRLS) with Eigen, halving the step when the objective would rise.
@@ -27,7 +27,7 @@ class LogisticModel : public PropensityModel {
     OMNI_RETURN_IF_ERROR(s.CheckKnown({"l2", "balance", "iters"}));
     auto m = std::make_unique<LogisticModel>();
     OMNI_ASSIGN_OR_RETURN(m->l2_, s.GetDouble("l2", 1, 0, 1e12));
-    OMNI_ASSIGN_OR_RETURN(m->balance_, s.GetBool("balance", true));
+    OMNI_ASSIGN_OR_RETURN(m->balance_, s.GetBool("balance", false));
     OMNI_ASSIGN_OR_RETURN(m->iters_, s.GetInt("iters", 100, 1, 10000));
     return std::unique_ptr<PropensityModel>(std::move(m));
   }
@@ -195,7 +195,7 @@ class LogisticModel : public PropensityModel {
   }
 
   double l2_ = 1;
-  bool balance_ = true;
+  bool balance_ = false;
   int64_t iters_ = 100;
   int iterations_ = 0;
   std::vector<double> mean_, scale_, coef_;

@@ -9,14 +9,19 @@
 // into caller-owned vectors. Scores from Predict are the model's raw
 // probabilities; calibration (calibration.h) is applied by the caller.
 //
-// Class imbalance: with `balance=1` a model weighs the classes equally in
-// fitting — logistic regression and the tree through class weights
-// n / (2 n_class) as sklearn's class_weight="balanced" (their default),
-// XGBoost through scale_pos_weight = negatives / positives (off by default:
-// see xgboost_model.cc for the measurement). This helps the rare
-// class shape the fit (splits, coefficients) but biases raw probabilities
-// upward; the calibrator fitted on validation rows undoes that. Naive Bayes
-// needs no weighting: its class priors only shift the score, never the order.
+// Class imbalance. Rare buyers are handled by what is measured and chosen:
+// early stopping on validation AUC (not accuracy), calibrated probabilities,
+// a contact threshold at the best F1 on validation (not 0.5), and reports
+// that lead with AUC and lift. Class weights are available with `balance=1`
+// — n / (2 n_class) per class for logistic regression and the tree (as
+// sklearn's class_weight="balanced"), scale_pos_weight = negatives /
+// positives for XGBoost — but off by default: on Hillstrom's conversion label
+// (0.9% positive, bench/propensity_bench.sh) they lowered test AUC for all
+// three (XGBoost: early stopping quit after 2 rounds; logistic 0.657 vs
+// 0.659 unweighted; tree 0.586 vs 0.608), and on the visit label (15%) made
+// no difference. Weighting also biases raw probabilities upward (the
+// calibrator undoes that). Naive Bayes takes no weights: its prior only
+// shifts the score, never the order.
 #pragma once
 
 #include <memory>

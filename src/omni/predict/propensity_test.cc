@@ -185,7 +185,7 @@ TEST(PropensityModelTest, LogisticRegressionMatchesScikitLearn) {
   const std::vector<double> lr = {0.26184807127580756, 0.2980323444833036, 0.6150626613941181, 0.24236682749607197,
                                   0.6077918961846389,  0.220521430900626,  0.86695458569646,   0.1757093576309649,
                                   0.58742381577663,    0.21779341743658495, 0.6237587556788577, 0.28273696630250245};
-  auto logistic = MakePropensityModel("logistic:l2=1,balance=0");
+  auto logistic = MakePropensityModel("logistic:l2=1");
   ASSERT_TRUE(logistic.ok());
   ASSERT_TRUE((*logistic)->Fit(t, nullptr).ok());
   std::vector<double> p;
@@ -246,7 +246,7 @@ TEST(PropensityModelTest, SpecsAreCheckedByName) {
   EXPECT_FALSE(MakePropensityModel("logistic:l2=-1").ok());
   auto m = MakePropensityModel("tree:depth=3");
   ASSERT_TRUE(m.ok());
-  EXPECT_EQ((*m)->spec(), "tree:depth=3,min_leaf=50,balance=1");
+  EXPECT_EQ((*m)->spec(), "tree:depth=3,min_leaf=50,balance=0");
 }
 
 TEST(PropensitySplitTest, LatestCutoffIsHeldOut) {

@@ -1,6 +1,6 @@
 // A CART decision tree (Gini impurity) — the seed's method, kept as a
 // baseline so the gain of boosting is visible.
-//   tree:depth=6,min_leaf=50,balance=1
+//   tree:depth=6,min_leaf=50,balance=0
 // Splits are x < threshold (midpoints between distinct values); rows with a
 // missing value go to the side that lowers impurity more, learned per split
 // (XGBoost's "default direction"). A split needs min_leaf rows on each side.
@@ -38,7 +38,7 @@ class TreeModel : public PropensityModel {
     auto m = std::make_unique<TreeModel>();
     OMNI_ASSIGN_OR_RETURN(m->depth_, s.GetInt("depth", 6, 1, 40));
     OMNI_ASSIGN_OR_RETURN(m->min_leaf_, s.GetInt("min_leaf", 50, 1, 1LL << 40));
-    OMNI_ASSIGN_OR_RETURN(m->balance_, s.GetBool("balance", true));
+    OMNI_ASSIGN_OR_RETURN(m->balance_, s.GetBool("balance", false));
     return std::unique_ptr<PropensityModel>(std::move(m));
   }
 
@@ -254,7 +254,7 @@ class TreeModel : public PropensityModel {
   }
 
   int64_t depth_ = 6, min_leaf_ = 50;
-  bool balance_ = true;
+  bool balance_ = false;
   double pw_ = 1, nw_ = 1;
   int32_t cols_ = 0;
   std::vector<Node> nodes_;
