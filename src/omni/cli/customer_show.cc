@@ -22,6 +22,7 @@
 #include "omni/ingest/timestamp.h"
 #include "omni/profile/profile_fields.h"
 #include "omni/profile/profile_store.h"
+#include "omni/profile/scores_store.h"
 #include "omni/store/sqlite_sql.h"
 #include "omni/store/store.h"
 
@@ -102,6 +103,9 @@ Status ShowCustomer(const Context& ctx, const std::string& identifier) {
   OMNI_ASSIGN_OR_RETURN(std::unique_ptr<profile::ProfileStore> profiles, profile::ProfileStore::Over(std::move(sql)));
   OMNI_ASSIGN_OR_RETURN(std::optional<profile::ProfileBuildInfo> build, profiles->LatestBuild());
   OMNI_ASSIGN_OR_RETURN(std::optional<profile::Profile> profile, profiles->GetProfile(key));
+  // Scores written back by models (omni propensity score).
+  OMNI_ASSIGN_OR_RETURN(profile::ScoresStore scores_store, profile::ScoresStore::Over(profiles->sql()));
+  OMNI_ASSIGN_OR_RETURN(std::vector<profile::CustomerScore> scores, scores_store.ScoresOf(key));
 
   // Timeline: the latest events the build saw, plus anything stored since.
   OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, store::Store::OpenSqlite(ctx.data_dir));
@@ -194,6 +198,9 @@ Status ShowCustomer(const Context& ctx, const std::string& identifier) {
       w.EndObject();
       w.EndObject();
     }
+    w.Key("scores").BeginObject();
+    for (const auto& sc : scores) w.Key(sc.name).Double(sc.value);
+    w.EndObject();
     w.Key("timeline").BeginArray();
     for (const TimelineEvent& t : timeline) {
       const ingest::Event& e = t.event;
@@ -268,6 +275,12 @@ Status ShowCustomer(const Context& ctx, const std::string& identifier) {
       }
       ch.Print();
     }
+  }
+  if (!scores.empty()) {
+    std::printf("\nscores\n");
+    Table sc({"score", "value", "model", "scored"});
+    for (const auto& x : scores) sc.AddRow({x.name, Num(x.value, 3), x.model_version, Date(x.scored_at_ms)});
+    sc.Print();
   }
   std::printf("\nlatest events\n");
   Table tl({"time", "channel", "type", "item", "store", "amount"});

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -30,6 +31,7 @@
 #include "omni/profile/profile_builder.h"
 #include "omni/profile/profile_fields.h"
 #include "omni/profile/profile_store.h"
+#include "omni/profile/scores_store.h"
 #include "omni/profile/segment_expression.h"
 #include "omni/profile/segments_store.h"
 #include "omni/store/sqlite_sql.h"
@@ -90,6 +92,13 @@ struct ProfileEnv {
   std::unique_ptr<profile::ProfileStore> profiles;
   int64_t min_group_size = profile::kDefaultMinGroupSize;
 };
+
+// Scores written back by models (omni propensity score) are segment fields
+// too (propensity.purchase_90d).
+StatusOr<std::shared_ptr<const profile::CustomerScores>> LoadScores(store::Sql& sql) {
+  OMNI_ASSIGN_OR_RETURN(profile::ScoresStore scores, profile::ScoresStore::Over(sql));
+  return scores.LoadAll();
+}
 
 StatusOr<ProfileEnv> OpenProfileEnv(const Context& ctx) {
   ProfileEnv env;
@@ -417,7 +426,12 @@ StatusOr<Segment> LoadSegment(store::Sql& sql, const profile::ProfileFields& fie
 
 Status SegmentFields(const Context& ctx) {
   OMNI_ASSIGN_OR_RETURN(ingest::IngestConfig config, ingest::LoadIngestConfig(ctx.data_dir));
-  profile::ProfileFields fields(config.channels);
+  std::shared_ptr<const profile::CustomerScores> scores;
+  if (std::filesystem::exists(std::filesystem::path(ctx.data_dir) / "omni.db")) {
+    OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::Sql> sql, store::OpenSqliteSql(ctx.data_dir));
+    OMNI_ASSIGN_OR_RETURN(scores, LoadScores(*sql));
+  }
+  profile::ProfileFields fields(config.channels, scores);
   const profile::FieldCatalog& c = fields.catalog();
   if (ctx.json()) {
     JsonWriter w;
@@ -451,7 +465,8 @@ struct CreateFlags {
 Status CreateSegment(const Context& ctx, const CreateFlags& flags) {
   OMNI_RETURN_IF_ERROR(profile::ValidateSegmentName(flags.name));
   OMNI_ASSIGN_OR_RETURN(ProfileEnv env, OpenProfileEnv(ctx));
-  profile::ProfileFields fields(env.config.channels);
+  OMNI_ASSIGN_OR_RETURN(auto scores, LoadScores(env.profiles->sql()));
+  profile::ProfileFields fields(env.config.channels, scores);
   OMNI_ASSIGN_OR_RETURN(profile::SegmentExpression expr,
                         profile::SegmentExpression::Parse(flags.expression, fields.catalog()));
   OMNI_ASSIGN_OR_RETURN(profile::SegmentStore segments, profile::SegmentStore::Over(env.profiles->sql()));
@@ -495,7 +510,8 @@ Status CreateSegment(const Context& ctx, const CreateFlags& flags) {
 
 Status ListSegments(const Context& ctx) {
   OMNI_ASSIGN_OR_RETURN(ProfileEnv env, OpenProfileEnv(ctx));
-  profile::ProfileFields fields(env.config.channels);
+  OMNI_ASSIGN_OR_RETURN(auto scores, LoadScores(env.profiles->sql()));
+  profile::ProfileFields fields(env.config.channels, scores);
   OMNI_ASSIGN_OR_RETURN(profile::SegmentStore store, profile::SegmentStore::Over(env.profiles->sql()));
   OMNI_ASSIGN_OR_RETURN(auto defs, store.List());
   std::vector<Segment> segments(defs.size());
@@ -594,7 +610,8 @@ Status ExportSegment(const Context& ctx, const ExportFlags& flags) {
   }
   OMNI_ASSIGN_OR_RETURN(ProfileEnv env, OpenProfileEnv(ctx));
   OMNI_RETURN_IF_ERROR(RequireProfiles(*env.profiles));
-  profile::ProfileFields fields(env.config.channels);
+  OMNI_ASSIGN_OR_RETURN(auto scores, LoadScores(env.profiles->sql()));
+  profile::ProfileFields fields(env.config.channels, scores);
   OMNI_ASSIGN_OR_RETURN(Segment segment, LoadSegment(env.profiles->sql(), fields, flags.name));
 
   std::unique_ptr<identity::CustomerDirectory> directory;

@@ -80,7 +80,9 @@ void ProfileFields::Set(std::string name, std::string description,
   accessors_.push_back(Accessor{{}, {}, {}, std::move(contains)});
 }
 
-ProfileFields::ProfileFields(const std::vector<std::string>& configured_channels) {
+ProfileFields::ProfileFields(const std::vector<std::string>& configured_channels,
+                             std::shared_ptr<const CustomerScores> scores)
+    : scores_(std::move(scores)) {
   using P = const Profile&;
   // A channel name becomes one part of a dotted field path, so only names
   // the expression language can spell get per-channel fields.
@@ -258,6 +260,18 @@ ProfileFields::ProfileFields(const std::vector<std::string>& configured_channels
          [](P p, double* v) { return Available(p.p_alive, v); });
   Number("clv.purchases_90d", "expected purchase days in the next 90 days (BG/NBD)",
          [](P p, double* v) { return Available(p.expected_purchases_90d, v); });
+
+  if (scores_) {
+    const CustomerScores* all = scores_.get();
+    for (size_t i = 0; i < all->names.size(); ++i) {
+      const std::string& name = all->names[i];
+      // A stored name the expression language cannot spell is skipped, not fatal.
+      if (!catalog_.Add(name, FieldType::kNumber, "score written back by a model (omni propensity score)").ok()) {
+        continue;
+      }
+      accessors_.push_back(Accessor{[all, i](P p, double* v) { return all->Get(p.customer_key, i, v); }, {}, {}, {}});
+    }
+  }
 }
 
 ProfileFields::Row::Row(const ProfileFields& fields)

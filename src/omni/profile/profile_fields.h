@@ -13,22 +13,30 @@
 // channel. A value that does not exist for a customer (no purchase: no RFM
 // scores, no recency; no consent event: no consent.sms) is missing, and every
 // condition on a missing value is false (segment_expression.h).
+//
+// Scores written back by later stages (scores_store.h: `propensity.purchase_90d`
+// from `omni propensity score`) become number fields named as stored when
+// the scores are passed in; a customer without a score has the field missing.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "omni/profile/profile.h"
+#include "omni/profile/scores_store.h"
 #include "omni/profile/segment_expression.h"
 
 namespace omni::profile {
 
 class ProfileFields {
  public:
-  // `channels`: the ingest config's channel list.
-  explicit ProfileFields(const std::vector<std::string>& channels);
+  // `channels`: the ingest config's channel list; `scores`: optional
+  // written-back scores (ScoresStore::LoadAll), one number field per name.
+  explicit ProfileFields(const std::vector<std::string>& channels,
+                         std::shared_ptr<const CustomerScores> scores = nullptr);
 
   const FieldCatalog& catalog() const { return catalog_; }
 
@@ -65,6 +73,7 @@ class ProfileFields {
 
   FieldCatalog catalog_;
   std::vector<Accessor> accessors_;
+  std::shared_ptr<const CustomerScores> scores_;
 };
 
 // "2025-03-01" (UTC) for an epoch-ms time; "" for 0.

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Propensity models: every omni model beside scikit-learn's
+# LogisticRegression, DecisionTreeClassifier, RandomForestClassifier and
+# HistGradientBoostingClassifier, on the SAME feature CSV and the SAME split,
+# in the same run, with training times.
+#
+#   bench/propensity_bench.sh [hillstrom-visit] [hillstrom-conversion] [online-retail]
+#   env: OMNI=build/apps/omni/omni  WORK=/tmp/omni-propensity-bench  THREADS=$(nproc)
+#
+# What each side does:
+#  omni     `omni propensity train --features F.csv --write-split SPLIT.csv
+#           --format json`: XGBoost (early stopping on validation), logistic
+#           regression, CART tree, Gaussian naive Bayes; calibrator and
+#           threshold chosen on validation, refit on train + validation,
+#           metrics on the test rows. fit_seconds = both fits of a model.
+#  sklearn  bench/propensity_reference.py reads F.csv and SPLIT.csv, fits on
+#           train + validation (everything omni learned from) and measures on
+#           the same test rows.
+# Both sides run with OMP_NUM_THREADS=$THREADS. Targets (issue 5): omni's best
+# test AUC >= the best scikit-learn test AUC; XGBoost fit time <=
+# HistGradientBoosting's.
+# Datasets:
+#  hillstrom-*    ../shared/data/hillstrom via bench/hillstrom_features.py
+#                 (label = visit or conversion; one period, so a stratified
+#                 60/20/20 split)
+#  online-retail  ../shared/data/online-retail imported into a store, then
+#                 `omni features build --cutoff 2011-06-01,2011-09-01
+#                 --horizon 90d` (two stacked cutoffs: train on the June rows,
+#                 validate/test on the September rows)
+set -euo pipefail
+
+OMNI=${OMNI:-build/apps/omni/omni}
+WORK=${WORK:-/tmp/omni-propensity-bench}
+THREADS=${THREADS:-$(nproc)}
+PY=/usr/bin/python3  # Debian's python3 with scikit-learn (the first python3 on PATH may lack it)
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+SHARED_DATA=${SHARED_DATA:-$REPO/../shared/data}
+OMNI=$(readlink -f "$OMNI")
+[[ -x "$OMNI" ]] || { echo "no omni binary at $OMNI (set OMNI=...)" >&2; exit 2; }
+CASES=("$@")
+[[ ${#CASES[@]} -gt 0 ]] || CASES=(hillstrom-visit hillstrom-conversion online-retail)
+mkdir -p "$WORK"
+export OMP_NUM_THREADS=$THREADS
+
+features_hillstrom() {  # label -> feature csv path
+  local out=$WORK/hillstrom-$1.csv
+  "$PY" "$HERE/hillstrom_features.py" "$SHARED_DATA"/hillstrom/Kevin_Hillstrom_*.csv "$out" --label "$1" >&2
+  echo "$out"
+}
+
+features_online_retail() {
+  local d=$WORK/online-retail-data out=$WORK/online-retail.csv
+  if [[ ! -f $d/omni.db ]]; then
+    "$OMNI" --data "$d" import "$SHARED_DATA/online-retail/online_retail.csv.gz" --as online-retail >/dev/null
+    "$OMNI" --data "$d" profiles build >/dev/null
+  fi
+  "$OMNI" --data "$d" features build --cutoff 2011-06-01,2011-09-01 --horizon 90d --out "$out" >&2
+  echo "$out"
+}
+
+run_case() {  # name features.csv
+  local name=$1 f=$2 d=$WORK/$1
+  rm -rf "$d" && mkdir -p "$d"
+  echo "== $name: $f ($(($(wc -l <"$f") - 1)) rows), OMP_NUM_THREADS=$THREADS" >&2
+  "$OMNI" --data "$d" --format json propensity train --features "$f" --name "${name//-/_}" \
+    --write-split "$d/split.csv" >"$d/omni.json"
+  "$PY" "$HERE/propensity_reference.py" --features "$f" --split "$d/split.csv" >"$d/sklearn.json"
+  "$PY" - "$name" "$d/omni.json" "$d/sklearn.json" <<'PYEOF'
+import json, sys
+name, omni, sk = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+rows = []
+for m in omni["models"]:
+    if "error" in m:
+        rows.append(("omni " + m["model"], None, None, None, None, None, m["fit_seconds"], "failed: " + m["error"]))
+        continue
+    best = " (chosen on validation)" if m["spec"] == omni["best"] else ""
+    rows.append(("omni " + m["model"], m["auc"], m["pr_auc"], m["log_loss"], m["brier"], m["lift_top_decile"],
+                 m["fit_seconds"], m["calibration"]["method"] + best))
+for m in sk["models"]:
+    rows.append(("sklearn " + m["model"], m["auc"], m["pr_auc"], m["log_loss"], m["brier"], m["lift_top_decile"],
+                 m["fit_seconds"], ""))
+print(f"\n{name}: {omni['split']['train']} train / {omni['split']['validation']} validation / "
+      f"{omni['split']['test']} test rows; split: {omni['split']['rule']}")
+print(f"{'model':38} {'ROC AUC':>8} {'PR AUC':>8} {'logloss':>8} {'Brier':>8} {'lift@10%':>8} {'fit s':>8}  note")
+f = lambda v, d=4: "-" if v is None else f"{v:.{d}f}"
+for r in rows:
+    print(f"{r[0]:38} {f(r[1]):>8} {f(r[2]):>8} {f(r[3]):>8} {f(r[4]):>8} {f(r[5], 2):>8} {f(r[6], 2):>8}  {r[7]}")
+ok = [m for m in omni["models"] if "error" not in m]
+best_omni = max(m["auc"] for m in ok)
+chosen = next(m for m in ok if m["spec"] == omni["best"])
+best_sk = max(sk["models"], key=lambda m: m["auc"])
+xgb = next((m for m in ok if m["model"] == "xgboost"), None)
+hgb = next(m for m in sk["models"] if m["model"] == "HistGradientBoostingClassifier")
+print(f"best omni test AUC {best_omni:.4f} (model chosen on validation: {chosen['model']} {chosen['auc']:.4f}); "
+      f"best sklearn {best_sk['auc']:.4f} ({best_sk['model']}): target {'met' if best_omni >= best_sk['auc'] else 'MISSED'}")
+if xgb:
+    ratio = hgb["fit_seconds"] / xgb["fit_seconds"]
+    print(f"XGBoost fit {xgb['fit_seconds']:.2f} s vs HistGradientBoosting {hgb['fit_seconds']:.2f} s: "
+          f"{ratio:.2f}x; target {'met' if xgb['fit_seconds'] <= hgb['fit_seconds'] else 'MISSED'}")
+PYEOF
+}
+
+for c in "${CASES[@]}"; do
+  case $c in
+    hillstrom-visit) run_case hillstrom-visit "$(features_hillstrom visit)" ;;
+    hillstrom-conversion) run_case hillstrom-conversion "$(features_hillstrom conversion)" ;;
+    online-retail) run_case online-retail "$(features_online_retail)" ;;
+    *) echo "unknown case $c (hillstrom-visit, hillstrom-conversion, online-retail)" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,197 @@
+#include "omni/predict/propensity_metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace omni::predict {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Row indices by descending score; equal scores keep row order.
+std::vector<int64_t> OrderByScore(std::span<const double> scores) {
+  std::vector<int64_t> order(scores.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return scores[a] > scores[b]; });
+  return order;
+}
+
+int64_t Positives(std::span<const float> labels) {
+  int64_t p = 0;
+  for (float y : labels) p += y > 0.5f;
+  return p;
+}
+
+}  // namespace
+
+double RocAuc(std::span<const float> labels, std::span<const double> scores) {
+  const int64_t n = static_cast<int64_t>(labels.size());
+  const int64_t pos = Positives(labels);
+  const int64_t neg = n - pos;
+  if (pos == 0 || neg == 0) return kNaN;
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return scores[a] < scores[b]; });
+  // Sum of the (tie-averaged, 1-based) ranks of the positives.
+  double rank_sum = 0;
+  for (int64_t i = 0; i < n;) {
+    int64_t j = i;
+    int64_t pos_in_tie = 0;
+    while (j < n && scores[order[j]] == scores[order[i]]) pos_in_tie += labels[order[j++]] > 0.5f;
+    const double avg_rank = 0.5 * static_cast<double>(i + 1 + j);
+    rank_sum += avg_rank * static_cast<double>(pos_in_tie);
+    i = j;
+  }
+  const double p = static_cast<double>(pos);
+  return (rank_sum - p * (p + 1) / 2) / (p * static_cast<double>(neg));
+}
+
+double AveragePrecision(std::span<const float> labels, std::span<const double> scores) {
+  const int64_t pos = Positives(labels);
+  if (pos == 0) return kNaN;
+  std::vector<int64_t> order = OrderByScore(scores);
+  double ap = 0, prev_recall = 0;
+  int64_t tp = 0, seen = 0;
+  const int64_t n = static_cast<int64_t>(order.size());
+  for (int64_t i = 0; i < n;) {
+    int64_t j = i;
+    while (j < n && scores[order[j]] == scores[order[i]]) tp += labels[order[j++]] > 0.5f;
+    seen = j;
+    const double recall = static_cast<double>(tp) / static_cast<double>(pos);
+    const double precision = static_cast<double>(tp) / static_cast<double>(seen);
+    ap += (recall - prev_recall) * precision;
+    prev_recall = recall;
+    i = j;
+  }
+  return ap;
+}
+
+double LogLoss(std::span<const float> labels, std::span<const double> scores) {
+  if (labels.empty()) return kNaN;
+  constexpr double eps = 1e-15;
+  double s = 0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const double p = std::clamp(scores[i], eps, 1 - eps);
+    s -= labels[i] > 0.5f ? std::log(p) : std::log(1 - p);
+  }
+  return s / static_cast<double>(labels.size());
+}
+
+double Brier(std::span<const float> labels, std::span<const double> scores) {
+  if (labels.empty()) return kNaN;
+  double s = 0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const double d = scores[i] - (labels[i] > 0.5f ? 1.0 : 0.0);
+    s += d * d;
+  }
+  return s / static_cast<double>(labels.size());
+}
+
+double BestF1Threshold(std::span<const float> labels, std::span<const double> scores) {
+  const int64_t pos = Positives(labels);
+  if (pos == 0 || labels.empty()) return 0.5;
+  std::vector<int64_t> order = OrderByScore(scores);
+  const int64_t n = static_cast<int64_t>(order.size());
+  double best_f1 = -1, best_t = 0.5;
+  int64_t tp = 0;
+  for (int64_t i = 0; i < n;) {
+    int64_t j = i;
+    while (j < n && scores[order[j]] == scores[order[i]]) tp += labels[order[j++]] > 0.5f;
+    // Predicting positive for every row scored >= this score.
+    const double f1 = 2.0 * static_cast<double>(tp) / static_cast<double>(j + pos);
+    if (f1 > best_f1) {
+      best_f1 = f1;
+      best_t = scores[order[i]];
+    }
+    i = j;
+  }
+  return best_t;
+}
+
+BinaryMetrics ComputeMetrics(std::span<const float> labels, std::span<const double> scores, double threshold) {
+  BinaryMetrics m;
+  m.rows = static_cast<int64_t>(labels.size());
+  m.positives = Positives(labels);
+  m.base_rate = m.rows ? static_cast<double>(m.positives) / static_cast<double>(m.rows) : kNaN;
+  m.roc_auc = RocAuc(labels, scores);
+  m.average_precision = AveragePrecision(labels, scores);
+  m.log_loss = LogLoss(labels, scores);
+  m.brier = Brier(labels, scores);
+  m.threshold = threshold;
+  int64_t correct = 0, tp = 0, predicted = 0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const bool yes = scores[i] >= threshold;
+    const bool y = labels[i] > 0.5f;
+    correct += yes == y;
+    predicted += yes;
+    tp += yes && y;
+  }
+  m.accuracy = m.rows ? static_cast<double>(correct) / static_cast<double>(m.rows) : kNaN;
+  m.precision = predicted ? static_cast<double>(tp) / static_cast<double>(predicted) : 0;
+  m.recall = m.positives ? static_cast<double>(tp) / static_cast<double>(m.positives) : 0;
+  m.majority_accuracy = m.rows ? std::max(m.base_rate, 1 - m.base_rate) : kNaN;
+  if (m.rows > 0 && m.positives > 0) {
+    std::vector<int64_t> order = OrderByScore(scores);
+    const int64_t top = (m.rows + 9) / 10;
+    int64_t top_pos = 0;
+    for (int64_t i = 0; i < top; ++i) top_pos += labels[order[i]] > 0.5f;
+    m.lift_top_decile = (static_cast<double>(top_pos) / static_cast<double>(top)) / m.base_rate;
+  } else {
+    m.lift_top_decile = kNaN;
+  }
+  return m;
+}
+
+std::vector<ReliabilityBin> ReliabilityTable(std::span<const float> labels, std::span<const double> scores,
+                                             int bins) {
+  std::vector<ReliabilityBin> out(bins);
+  std::vector<double> sum_p(bins, 0), sum_y(bins, 0);
+  for (int b = 0; b < bins; ++b) {
+    out[b].lower = static_cast<double>(b) / bins;
+    out[b].upper = static_cast<double>(b + 1) / bins;
+  }
+  for (size_t i = 0; i < labels.size(); ++i) {
+    // (lower, upper] as sklearn's calibration_curve: the edges are k * (1 /
+    // bins) as numpy's linspace computes them, and a score sits in the bin
+    // of the edges strictly below it.
+    int b = 0;
+    const double step = 1.0 / bins;
+    for (int k = 1; k < bins; ++k) b += scores[i] > k * step;
+    ++out[b].count;
+    sum_p[b] += scores[i];
+    sum_y[b] += labels[i] > 0.5f;
+  }
+  for (int b = 0; b < bins; ++b) {
+    if (out[b].count == 0) continue;
+    out[b].mean_predicted = sum_p[b] / static_cast<double>(out[b].count);
+    out[b].observed_rate = sum_y[b] / static_cast<double>(out[b].count);
+  }
+  return out;
+}
+
+std::vector<LiftRow> LiftTable(std::span<const float> labels, std::span<const double> scores) {
+  const int64_t n = static_cast<int64_t>(labels.size());
+  const int64_t pos = Positives(labels);
+  std::vector<LiftRow> out;
+  if (n == 0) return out;
+  const double base = static_cast<double>(pos) / static_cast<double>(n);
+  std::vector<int64_t> order = OrderByScore(scores);
+  int64_t cumulative = 0;
+  for (int d = 0; d < 10; ++d) {
+    LiftRow r;
+    r.decile = d + 1;
+    const int64_t lo = d * n / 10, hi = (d + 1) * n / 10;
+    r.count = hi - lo;
+    for (int64_t i = lo; i < hi; ++i) r.positives += labels[order[i]] > 0.5f;
+    cumulative += r.positives;
+    r.rate = r.count ? static_cast<double>(r.positives) / static_cast<double>(r.count) : 0;
+    r.lift = base > 0 ? r.rate / base : kNaN;
+    r.cumulative_capture = pos ? static_cast<double>(cumulative) / static_cast<double>(pos) : kNaN;
+    out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace omni::predict

@@ -1,0 +1,347 @@
+// Propensity models, metrics and calibration. Golden values come from
+// scikit-learn (tests/reference/propensity_metrics_reference.py); behaviour
+// tests check what a user relies on: a planted signal is found, early
+// stopping stops, saved models score the same, reason codes add up.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <set>
+
+#include "omni/predict/calibration.h"
+#include "omni/predict/propensity_metrics.h"
+#include "omni/predict/propensity_model.h"
+#include "omni/predict/propensity_split.h"
+#include "omni/predict/propensity_training.h"
+
+namespace omni::predict {
+namespace {
+
+// The fixture of propensity_metrics_reference.py.
+const std::vector<float> kY = {0, 0, 1, 0, 1, 0, 0, 1, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1, 0};
+const std::vector<double> kP = {0.05, 0.1, 0.3, 0.3, 0.7, 0.2, 0.1, 0.9,  0.3,  0.45,
+                                0.7,  0.55, 0.15, 0.02, 0.6, 0.35, 0.25, 0.08, 0.85, 0.5};
+
+TEST(PropensityMetricsTest, MatchScikitLearn) {
+  const BinaryMetrics m = ComputeMetrics(kY, kP, 0.5);
+  EXPECT_NEAR(m.roc_auc, 0.9120879120879122, 1e-12);
+  EXPECT_NEAR(m.average_precision, 0.8690476190476191, 1e-12);
+  EXPECT_NEAR(m.log_loss, 0.38962146294520134, 1e-12);
+  EXPECT_NEAR(m.brier, 0.12371500000000002, 1e-12);
+  EXPECT_NEAR(m.accuracy, 0.8, 1e-12);
+  EXPECT_NEAR(m.lift_top_decile, 2.857142857142857, 1e-12);
+  EXPECT_EQ(m.positives, 7);
+  EXPECT_NEAR(m.majority_accuracy, 13.0 / 20, 1e-12);
+}
+
+TEST(PropensityMetricsTest, ReliabilityTableMatchesCalibrationCurve) {
+  // sklearn's calibration_curve(n_bins=10, strategy="uniform") keeps the
+  // non-empty bins only.
+  const std::vector<double> observed = {0.0, 0.0, 0.25, 1.0, 0.0, 0.5, 1.0, 1.0};
+  const std::vector<double> predicted = {0.07, 0.175, 0.2875, 0.35, 0.475, 0.575, 0.7, 0.875};
+  std::vector<ReliabilityBin> bins = ReliabilityTable(kY, kP);
+  ASSERT_EQ(bins.size(), 10u);
+  std::vector<double> got_observed, got_predicted;
+  int64_t total = 0;
+  for (const auto& b : bins) {
+    total += b.count;
+    if (b.count == 0) continue;
+    got_observed.push_back(b.observed_rate);
+    got_predicted.push_back(b.mean_predicted);
+  }
+  EXPECT_EQ(total, 20);
+  ASSERT_EQ(got_observed.size(), observed.size());
+  for (size_t i = 0; i < observed.size(); ++i) {
+    EXPECT_NEAR(got_observed[i], observed[i], 1e-12) << i;
+    EXPECT_NEAR(got_predicted[i], predicted[i], 1e-12) << i;
+  }
+}
+
+TEST(PropensityMetricsTest, EdgeCases) {
+  // One class only: no ranking to measure.
+  EXPECT_TRUE(std::isnan(RocAuc(std::vector<float>{0, 0}, std::vector<double>{0.1, 0.2})));
+  // All scores tied: AUC one half.
+  EXPECT_DOUBLE_EQ(RocAuc(std::vector<float>{0, 1, 0, 1}, std::vector<double>{0.3, 0.3, 0.3, 0.3}), 0.5);
+  // Lift table covers every row once, capture ends at 100%.
+  auto lift = LiftTable(kY, kP);
+  ASSERT_EQ(lift.size(), 10u);
+  int64_t rows = 0, pos = 0;
+  for (const auto& l : lift) {
+    rows += l.count;
+    pos += l.positives;
+  }
+  EXPECT_EQ(rows, 20);
+  EXPECT_EQ(pos, 7);
+  EXPECT_DOUBLE_EQ(lift.back().cumulative_capture, 1.0);
+  // Best-F1 threshold: predicting yes from 0.55 up catches 5 of 7 with 1 false alarm.
+  EXPECT_DOUBLE_EQ(BestF1Threshold(kY, kP), 0.55);
+}
+
+TEST(CalibrationTest, IsotonicAndPlattMatchScikitLearn) {
+  const Calibrator iso = Calibrator::Fit(Calibrator::Method::kIsotonic, kY, kP);
+  const std::vector<double> q = {0.0, 0.12, 0.3, 0.4, 0.58, 0.65, 0.8, 1.0};
+  const std::vector<double> want = {0.0, 0.0, 0.3333333333333333, 0.3333333333333333, 0.5, 0.7500000000000002, 1.0,
+                                    1.0};
+  for (size_t i = 0; i < q.size(); ++i) {
+    // Ours clips away from exactly 0 and 1 (calibration.h).
+    EXPECT_NEAR(iso.Apply(q[i]), std::clamp(want[i], 1e-4, 1 - 1e-4), 1e-12) << q[i];
+  }
+  const Calibrator platt = Calibrator::Fit(Calibrator::Method::kPlatt, kY, kP);
+  // sklearn's lbfgs stops a little short of the optimum Newton reaches.
+  EXPECT_NEAR(platt.a(), 1.7529076529853616, 1e-5);
+  EXPECT_NEAR(platt.b(), 0.06321620145896394, 1e-5);
+}
+
+TEST(CalibrationTest, ChoosesPlattOrIsotonicForADistortedScore) {
+  // Scores that rank well but are squashed towards 0.5: any calibrator beats none.
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<float> y;
+  std::vector<double> s;
+  for (int i = 0; i < 4000; ++i) {
+    const double p = u(rng) * 0.2;  // true probability 0..0.2
+    y.push_back(u(rng) < p ? 1.0f : 0.0f);
+    s.push_back(0.4 + p);  // raw score far too high
+  }
+  CalibrationChoice c = ChooseCalibration(y, s, 1);
+  EXPECT_NE(c.calibrator.method(), Calibrator::Method::kNone);
+  EXPECT_LT(std::min(c.cv_log_loss_platt, c.cv_log_loss_isotonic), c.cv_log_loss_none - 0.05);
+}
+
+// Features: x0 drives the label, x1 is noise, x2 missing a third of the time
+// and weakly informative.
+FeatureTable Planted(int n, uint64_t seed, double base = -2.0) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> g(0, 1);
+  std::uniform_real_distribution<double> u(0, 1);
+  FeatureTable t;
+  t.columns = {"signal", "noise", "sometimes"};
+  for (int i = 0; i < n; ++i) {
+    const double x0 = g(rng), x1 = g(rng), x2 = g(rng);
+    const bool missing = u(rng) < 0.33;
+    const double logit = base + 2.0 * x0 + (missing ? 0 : 0.5 * x2);
+    t.customer_keys.push_back("C" + std::to_string(i));
+    t.cutoff_ms.push_back(0);
+    t.values.push_back(static_cast<float>(x0));
+    t.values.push_back(static_cast<float>(x1));
+    t.values.push_back(missing ? std::nanf("") : static_cast<float>(x2));
+    t.label.push_back(u(rng) < 1 / (1 + std::exp(-logit)) ? 1.0f : 0.0f);
+  }
+  return t;
+}
+
+TEST(PropensityModelTest, EveryModelFindsThePlantedSignal) {
+  const FeatureTable train = Planted(3000, 1), valid = Planted(1000, 2), test = Planted(2000, 3);
+  for (const std::string& name : PropensityModelNames()) {
+    auto model = MakePropensityModel(name + (name == "xgboost" ? ":threads=1" : ""));
+    ASSERT_TRUE(model.ok()) << model.status().message();
+    ASSERT_TRUE((*model)->Fit(train, &valid).ok()) << name;
+    std::vector<double> p;
+    ASSERT_TRUE((*model)->Predict(test, p).ok()) << name;
+    ASSERT_EQ(p.size(), 2000u);
+    // The true model's AUC on this data is about 0.9.
+    EXPECT_GT(RocAuc(test.label, p), 0.82) << name;
+    for (double v : p) ASSERT_TRUE(v >= 0 && v <= 1) << name;
+  }
+}
+
+TEST(PropensityModelTest, ContributionsAddUpToTheScoreAndBlameTheSignal) {
+  const FeatureTable train = Planted(3000, 4), rows = Planted(200, 5);
+  for (const std::string& name : PropensityModelNames()) {
+    auto model = MakePropensityModel(name + (name == "xgboost" ? ":threads=1,rounds=50" : ""));
+    ASSERT_TRUE(model.ok());
+    ASSERT_TRUE((*model)->Fit(train, nullptr).ok()) << name;
+    std::vector<double> p;
+    std::vector<float> c;
+    ASSERT_TRUE((*model)->Predict(rows, p).ok());
+    ASSERT_TRUE((*model)->Contributions(rows, c).ok()) << name;
+    ASSERT_EQ(c.size(), 200u * 4);
+    double signal = 0, noise = 0;
+    for (int64_t i = 0; i < rows.rows(); ++i) {
+      double sum = 0;
+      for (int j = 0; j < 4; ++j) sum += c[i * 4 + j];
+      EXPECT_NEAR(sum, std::log(p[i] / (1 - p[i])), 1e-3) << name << " row " << i;
+      signal += std::abs(c[i * 4 + 0]);
+      noise += std::abs(c[i * 4 + 1]);
+    }
+    EXPECT_GT(signal, 3 * noise) << name;
+  }
+}
+
+TEST(PropensityModelTest, LogisticRegressionMatchesScikitLearn) {
+  // propensity_metrics_reference.py: StandardScaler + LogisticRegression(C=1).
+  const double x[12][3] = {{1, 200, 0}, {2, 150, 1}, {3, 400, 0}, {4, 90, 1},   {5, 310, 1},  {6, 120, 0},
+                           {7, 500, 1}, {8, 60, 0},  {9, 260, 1}, {10, 80, 0}, {11, 330, 0}, {12, 45, 1}};
+  const float y[12] = {0, 0, 1, 0, 1, 0, 1, 0, 1, 1, 0, 0};
+  FeatureTable t;
+  t.columns = {"a", "b", "c"};
+  for (int i = 0; i < 12; ++i) {
+    t.customer_keys.push_back(std::to_string(i));
+    t.cutoff_ms.push_back(0);
+    for (double v : x[i]) t.values.push_back(static_cast<float>(v));
+    t.label.push_back(y[i]);
+  }
+  const std::vector<double> lr = {0.26184807127580756, 0.2980323444833036, 0.6150626613941181, 0.24236682749607197,
+                                  0.6077918961846389,  0.220521430900626,  0.86695458569646,   0.1757093576309649,
+                                  0.58742381577663,    0.21779341743658495, 0.6237587556788577, 0.28273696630250245};
+  auto logistic = MakePropensityModel("logistic:l2=1");
+  ASSERT_TRUE(logistic.ok());
+  ASSERT_TRUE((*logistic)->Fit(t, nullptr).ok());
+  std::vector<double> p;
+  ASSERT_TRUE((*logistic)->Predict(t, p).ok());
+  for (int i = 0; i < 12; ++i) EXPECT_NEAR(p[i], lr[i], 1e-6) << i;
+
+  const std::vector<double> nb = {0.07745764257214127, 0.14134632440519557, 0.9123251865579123, 0.18570169671995476,
+                                  0.818587184446881,   0.1641450396001107,  0.9989159644814826, 0.13204875318371245,
+                                  0.655697574670118,   0.10533235181618066, 0.6851451196619909, 0.09908898743973768};
+  auto bayes = MakePropensityModel("naive-bayes");
+  ASSERT_TRUE(bayes.ok());
+  ASSERT_TRUE((*bayes)->Fit(t, nullptr).ok());
+  ASSERT_TRUE((*bayes)->Predict(t, p).ok());
+  for (int i = 0; i < 12; ++i) EXPECT_NEAR(p[i], nb[i], 1e-6) << i;
+}
+
+TEST(PropensityModelTest, XgboostStopsEarlyOnValidation) {
+  const FeatureTable train = Planted(2000, 6), valid = Planted(1000, 7);
+  auto model = MakePropensityModel("xgboost:depth=6,eta=0.3,rounds=1000,early_stop=10,threads=1");
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE((*model)->Fit(train, &valid).ok());
+  // Pure-noise trees stop improving long before 1000 rounds.
+  EXPECT_NE((*model)->FitSummary().find("kept of"), std::string::npos) << (*model)->FitSummary();
+  int kept = std::atoi((*model)->FitSummary().c_str());
+  EXPECT_GT(kept, 0);
+  EXPECT_LT(kept, 200);
+}
+
+TEST(PropensityModelTest, SavedModelsScoreTheSame) {
+  const FeatureTable train = Planted(1500, 8), rows = Planted(300, 9);
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "omni_propensity_save_test";
+  std::filesystem::create_directories(dir);
+  for (const std::string& name : PropensityModelNames()) {
+    auto a = MakePropensityModel(name + (name == "xgboost" ? ":threads=1,rounds=30" : ""));
+    ASSERT_TRUE(a.ok());
+    ASSERT_TRUE((*a)->Fit(train, nullptr).ok());
+    const std::string path = (dir / (name + ".model")).string();
+    ASSERT_TRUE((*a)->Save(path).ok()) << name;
+    auto b = MakePropensityModel(name);
+    ASSERT_TRUE(b.ok());
+    ASSERT_TRUE((*b)->Load(path).ok()) << name;
+    std::vector<double> pa, pb;
+    ASSERT_TRUE((*a)->Predict(rows, pa).ok());
+    ASSERT_TRUE((*b)->Predict(rows, pb).ok());
+    for (size_t i = 0; i < pa.size(); ++i) ASSERT_NEAR(pa[i], pb[i], 1e-6) << name << " row " << i;
+    // Another model's file is refused.
+    if (name != "xgboost") {
+      auto other = MakePropensityModel(name == "logistic" ? "tree" : "logistic");
+      EXPECT_FALSE((*other)->Load(path).ok()) << name;
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(PropensityModelTest, SpecsAreCheckedByName) {
+  EXPECT_FALSE(MakePropensityModel("xgboost:dept=6").ok());
+  EXPECT_FALSE(MakePropensityModel("forest").ok());
+  EXPECT_FALSE(MakePropensityModel("logistic:l2=-1").ok());
+  auto m = MakePropensityModel("tree:depth=3");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->spec(), "tree:depth=3,min_leaf=50,balance=0");
+}
+
+TEST(PropensitySplitTest, LatestCutoffIsHeldOut) {
+  FeatureTable t = Planted(900, 10, 0.0);
+  for (int64_t r = 0; r < t.rows(); ++r) t.cutoff_ms[r] = (r % 3) * 1000;  // three cutoffs
+  auto s = SplitRows(t, SplitOptions{});
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  for (int64_t r : s->train) EXPECT_LT(t.cutoff_ms[r], 2000);
+  for (int64_t r : s->validation) EXPECT_EQ(t.cutoff_ms[r], 2000);
+  for (int64_t r : s->test) EXPECT_EQ(t.cutoff_ms[r], 2000);
+  EXPECT_EQ(s->validation.size() + s->test.size(), 300u);
+
+  SplitOptions by_test;
+  by_test.test_cutoff_ms = 2000;
+  auto s2 = SplitRows(t, by_test);
+  ASSERT_TRUE(s2.ok()) << s2.status().message();
+  for (int64_t r : s2->train) EXPECT_EQ(t.cutoff_ms[r], 0);
+  for (int64_t r : s2->validation) EXPECT_EQ(t.cutoff_ms[r], 1000);
+  for (int64_t r : s2->test) EXPECT_EQ(t.cutoff_ms[r], 2000);
+}
+
+TEST(PropensitySplitTest, OneCutoffIsStratifiedAndSeeded) {
+  const FeatureTable t = Planted(5000, 11);
+  auto a = SplitRows(t, SplitOptions{7, 0});
+  auto b = SplitRows(t, SplitOptions{7, 0});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->test, b->test);
+  std::set<int64_t> seen;
+  for (const auto* part : {&a->train, &a->validation, &a->test}) {
+    for (int64_t r : *part) EXPECT_TRUE(seen.insert(r).second);
+  }
+  EXPECT_EQ(seen.size(), 5000u);
+  auto rate = [&](const std::vector<int64_t>& rows) {
+    double p = 0;
+    for (int64_t r : rows) p += t.label[r];
+    return p / rows.size();
+  };
+  EXPECT_NEAR(rate(a->test), rate(a->train), 0.005);
+  EXPECT_NEAR(static_cast<double>(a->test.size()), 1000, 2);
+}
+
+TEST(PropensityTrainingTest, TrainSaveLoadScore) {
+  FeatureTable t = Planted(4000, 12);
+  TrainOptions o;
+  o.specs = {"xgboost:rounds=80,threads=1", "logistic", "tree", "naive-bayes"};
+  auto r = TrainPropensity(t, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_GE(r->best, 0);
+  for (const auto& m : r->models) {
+    EXPECT_TRUE(m.error.empty()) << m.error;
+    EXPECT_GT(m.test.roc_auc, 0.8) << m.spec;
+    EXPECT_EQ(m.test.rows, 800);
+  }
+  r->name = "purchase_90d";
+  const std::string dir = (std::filesystem::temp_directory_path() / "omni_propensity_train_test").string();
+  std::filesystem::remove_all(dir);
+  auto v = SaveTraining(dir, *r);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_EQ(*v, 1);
+  auto loaded = LoadTraining(dir, "purchase_90d", 0, true);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_EQ(loaded->best, r->best);
+  EXPECT_EQ(loaded->columns, t.columns);
+  EXPECT_DOUBLE_EQ(loaded->models[0].test.roc_auc, r->models[0].test.roc_auc);
+  // Columns are matched by name: a reordered table scores the same.
+  FeatureTable reordered;
+  reordered.columns = {"sometimes", "signal", "noise"};
+  reordered.customer_keys = t.customer_keys;
+  reordered.cutoff_ms = t.cutoff_ms;
+  for (int64_t i = 0; i < t.rows(); ++i) {
+    reordered.values.push_back(t.at(i, 2));
+    reordered.values.push_back(t.at(i, 0));
+    reordered.values.push_back(t.at(i, 1));
+  }
+  auto a = ScoreTable(*loaded, loaded->best, t, false);
+  auto b = ScoreTable(*loaded, loaded->best, reordered, true);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (int64_t i = 0; i < t.rows(); ++i) ASSERT_DOUBLE_EQ(a->probability[i], b->probability[i]);
+  // A table without a model column is refused, naming it.
+  FeatureTable missing = t;
+  missing.columns[0] = "other";
+  auto c = ScoreTable(*loaded, loaded->best, missing, false);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("signal"), std::string::npos);
+  // Reasons: the signal pushes the highest-scored customer up.
+  int64_t top = 0;
+  for (int64_t i = 0; i < t.rows(); ++i) {
+    if (a->probability[i] > a->probability[top]) top = i;
+  }
+  std::vector<Reason> up, down;
+  TopReasons(loaded->columns, &b->contributions[top * 4], &b->aligned.values[top * 3], 3, up, down);
+  ASSERT_FALSE(up.empty());
+  EXPECT_EQ(up[0].feature, "signal");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace omni::predict
