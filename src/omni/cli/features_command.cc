@@ -230,6 +230,11 @@ Status BuildFeatureTable(const Context& ctx, const BuildFlags& flags) {
     }
     if (!c.clv_fitted) spdlog::warn("cutoff {}: no BG/NBD columns ({})", ingest::FormatTimestamp(c.cutoff_ms, 0), c.clv_note);
   }
+  if (s.events_unattributed > 0) {
+    spdlog::warn("{} events have no resolved customer (only shared identifiers, or imported after the last "
+                 "`omni customers resolve`): they are not in the features",
+                 s.events_unattributed);
+  }
   spdlog::info("features: {} events read in {:.2f} s, {} rows computed in {:.2f} s, written in {:.2f} s",
                s.events_read, scan_s, table.rows(), compute_s, write_s);
 
