@@ -19,9 +19,10 @@ TEST(CliTest, UsageErrorsExitTwo) {
   auto dir = TempDir("cli-usage");
   EXPECT_EQ(RunOmni("--no-such-flag", dir).exit_code, 2);
   EXPECT_EQ(RunOmni("", dir).exit_code, 2);
-  RunResult r = RunOmni("--data " + (dir / "d").string() + " propensity train", dir);
+  EXPECT_EQ(RunOmni("--data " + (dir / "d").string() + " propensity frobnicate", dir).exit_code, 2);
+  RunResult r = RunOmni("--data " + (dir / "d").string() + " recommend --no-such-flag", dir);
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("not available yet"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--no-such-flag"), std::string::npos) << r.err;
   std::filesystem::remove_all(dir);
 }
 

@@ -29,9 +29,9 @@ void AddCustomersCommand(CLI::App& app, Context& ctx, CommandRegistry& registry)
 void AddProfileCommands(CLI::App& app, Context& ctx, CommandRegistry& registry);
 // train SPEC · recommend IDENTIFIER · evaluate SPEC --protocol ... (recommend_commands.cc)
 void AddRecommendCommands(CLI::App& app, Context& ctx, CommandRegistry& registry);
-// features build (features_command.cc)
+// features build · behaviour window (features_command.cc)
 void AddFeaturesCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
-// propensity train | score | report · browse-window (propensity_commands.cc)
+// propensity train | score | report (propensity_commands.cc)
 void AddPropensityCommands(CLI::App& app, Context& ctx, CommandRegistry& registry);
 // serve (serve_command.cc)
 void AddServeCommand(CLI::App& app, Context& ctx, CommandRegistry& registry);
