@@ -37,6 +37,16 @@ TEST(DemoE2eTest, PipelineQuarantinesEveryPlantedDefectAndResolvesPersons) {
   EXPECT_EQ(int64_t(root["profiles"]["events_read"]), int64_t(root["store"]["events"]));
   EXPECT_GT(double(root["profiles"]["clv"]["r"]), 0.0);
   EXPECT_GT(double(root["profiles"]["clv"]["v"]), 0.0);
+  // Steps 5-6: propensity models beat chance on held-out rows; the browse window has anchors.
+  auto models = root["behaviour"]["propensity"]["models"];
+  for (const char* m : {"xgboost", "logistic", "tree", "naive-bayes"}) {
+    EXPECT_GT(double(models[m]["auc"]), 0.6) << m;
+  }
+  EXPECT_FALSE(std::string_view(root["behaviour"]["propensity"]["best"]).empty());
+  auto curves = root["behaviour"]["browse_window"].get_array();
+  ASSERT_FALSE(curves.error());
+  ASSERT_GT(curves.size(), 0u);
+  EXPECT_GT(int64_t(curves.at(0)["anchors"]), 0);
   std::filesystem::remove_all(dir);
 }
 

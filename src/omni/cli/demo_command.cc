@@ -1,5 +1,6 @@
 // omni demo generate --out FILE ...   writes the synthetic retailer
 // omni demo                           the whole pipeline as it exists, with a report
+#include <chrono>
 #include <filesystem>
 #include <map>
 
@@ -15,6 +16,10 @@
 #include "omni/identity/identity.h"
 #include "omni/ingest/config_file.h"
 #include "omni/ingest/pii.h"
+#include "omni/ingest/timestamp.h"
+#include "omni/predict/browse_window.h"
+#include "omni/predict/features.h"
+#include "omni/predict/propensity_training.h"
 #include "omni/store/sqlite_sql.h"
 #include "omni/store/store.h"
 
@@ -54,6 +59,141 @@ void PrintGeneration(const demo::DemoSummary& s, const demo::DemoPaths& paths) {
   t.Print();
 }
 
+// Steps 5 and 6: who will buy in the next 30 days, and when after a view.
+struct BehaviourStep {
+  std::vector<predict::CutoffSummary> cutoffs;
+  int64_t rows = 0;
+  int32_t columns = 0;
+  predict::TrainingResult training;
+  int64_t training_version = 0;
+  predict::WindowReport window;
+  double seconds = 0;
+};
+
+StatusOr<BehaviourStep> RunBehaviour(const std::string& data_dir) {
+  const auto start = std::chrono::steady_clock::now();
+  BehaviourStep out;
+  OMNI_ASSIGN_OR_RETURN(ingest::IngestConfig config, ingest::LoadIngestConfig(data_dir));
+  OMNI_ASSIGN_OR_RETURN(identity::IdentityConfig id_config, identity::LoadIdentityConfig(data_dir));
+  OMNI_ASSIGN_OR_RETURN(auto store, store::Store::OpenSqlite(data_dir));
+  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::Sql> sql, store::OpenSqliteSql(data_dir));
+  OMNI_ASSIGN_OR_RETURN(auto directory, identity::LoadDirectory(*sql, id_config));
+  OMNI_ASSIGN_OR_RETURN(store::StoreStats stats, store->Stats());
+
+  // Three monthly cutoffs ending one horizon before the data does, so every
+  // label is complete; the latest cutoff's rows are held out by the split.
+  constexpr int64_t kHorizon = 30 * predict::kDayMs;
+  predict::FeatureOptions fo;
+  const int64_t last = stats.max_ts_ms / 1000 * 1000;
+  for (int i = 3; i >= 1; --i) fo.cutoffs_ms.push_back(last - kHorizon * i);
+  fo.horizon_ms = kHorizon;
+  fo.channels = config.channels;
+  fo.strong_types = id_config.strong;
+  fo.expected_events = stats.events;
+  predict::FeatureBuildStats fstats;
+  OMNI_ASSIGN_OR_RETURN(predict::FeatureTable table, predict::BuildFeatures(*store, *directory, fo, &fstats));
+  out.cutoffs = fstats.cutoffs;
+  out.rows = table.rows();
+  out.columns = table.cols();
+
+  predict::TrainOptions to;
+  OMNI_ASSIGN_OR_RETURN(out.training, predict::TrainPropensity(table, to));
+  out.training.name = "purchase_30d";
+  out.training.source = "omni demo";
+  OMNI_ASSIGN_OR_RETURN(out.training_version, predict::SaveTraining(data_dir, out.training));
+
+  predict::WindowOptions wo;
+  OMNI_ASSIGN_OR_RETURN(out.window, predict::ComputeBrowseWindow(*store, *directory, wo));
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+void WriteBehaviourJson(JsonWriter& w, const BehaviourStep& b) {
+  w.BeginObject();
+  w.Key("features").BeginObject().Key("rows").Int(b.rows).Key("columns").Int(b.columns);
+  w.Key("cutoffs").BeginArray();
+  for (const auto& c : b.cutoffs) {
+    w.BeginObject().Key("cutoff").String(ingest::FormatTimestamp(c.cutoff_ms, 0)).Key("rows").Int(c.rows);
+    w.Key("positives").Int(c.positives).EndObject();
+  }
+  w.EndArray().EndObject();
+  w.Key("propensity").BeginObject().Key("name").String(b.training.name).Key("version").Int(b.training_version);
+  w.Key("best").String(b.training.best >= 0 ? b.training.models[b.training.best].model_name : "");
+  w.Key("models").BeginObject();
+  for (const auto& m : b.training.models) {
+    w.Key(m.model_name).BeginObject();
+    if (!m.error.empty()) {
+      w.Key("error").String(m.error);
+    } else {
+      w.Key("auc").Double(m.test.roc_auc).Key("pr_auc").Double(m.test.average_precision);
+      w.Key("log_loss").Double(m.test.log_loss).Key("brier").Double(m.test.brier);
+      w.Key("lift_top_decile").Double(m.test.lift_top_decile);
+    }
+    w.EndObject();
+  }
+  w.EndObject().EndObject();
+  w.Key("browse_window").BeginArray();
+  for (const auto& c : b.window.curves) {
+    if (c.category != predict::kAllGroup) continue;
+    w.BeginObject().Key("after").String(c.anchor).Key("channel").String(c.channel).Key("anchors").Int(c.anchors);
+    w.Key("p_within").BeginObject();
+    for (size_t i = 0; i < b.window.hours.size() && i < c.p_within.size(); ++i) {
+      w.Key(fmt::format("{}h", b.window.hours[i])).Double(c.p_within[i]);
+    }
+    w.EndObject().Key("remind_until_hours").Double(c.window_close_hours).EndObject();
+  }
+  w.EndArray();
+  w.Key("seconds").Double(b.seconds);
+  w.EndObject();
+}
+
+void PrintBehaviour(const BehaviourStep& b) {
+  std::printf("\n5. Who will buy in the next 30 days (propensity)\n\n");
+  std::printf("Point-in-time features: %lld rows x %d columns at %zu monthly cutoffs (only events before each\n"
+              "cutoff; label = a purchase in the following 30 days):\n",
+              static_cast<long long>(b.rows), b.columns, b.cutoffs.size());
+  for (const auto& c : b.cutoffs) {
+    std::printf("  %s  %lld customers, %.1f%% bought\n", ingest::FormatTimestamp(c.cutoff_ms, 0).substr(0, 10).c_str(),
+                static_cast<long long>(c.rows), c.rows > 0 ? 100.0 * c.positives / c.rows : 0.0);
+  }
+  std::printf("\nOn the held-out test rows (accuracy misleads when few convert: read AUC and lift):\n");
+  Table t({"model", "ROC AUC", "PR AUC", "lift top 10%", "log loss", "Brier", ""});
+  for (size_t i = 0; i < b.training.models.size(); ++i) {
+    const auto& m = b.training.models[i];
+    if (!m.error.empty()) {
+      t.AddRow({m.model_name, "-", "-", "-", "-", "-", m.error});
+      continue;
+    }
+    t.AddRow({m.model_name, fmt::format("{:.3f}", m.test.roc_auc), fmt::format("{:.3f}", m.test.average_precision),
+              fmt::format("{:.2f}x", m.test.lift_top_decile), fmt::format("{:.3f}", m.test.log_loss),
+              fmt::format("{:.3f}", m.test.brier),
+              static_cast<int>(i) == b.training.best ? "best on validation" : ""});
+  }
+  t.Print();
+  std::printf("Saved as propensity model '%s' version %lld (omni propensity report / score).\n",
+              b.training.name.c_str(), static_cast<long long>(b.training_version));
+
+  std::printf("\n6. When to remind: purchase after a view (same customer, same item)\n\n");
+  std::vector<std::string> header = {"after", "channel", "anchors"};
+  for (double h : b.window.hours) {
+    if (h == 1 || h == 4 || h == 24 || h == 72 || h == 168) header.push_back(fmt::format("<= {}h", h));
+  }
+  header.push_back("remind until");
+  Table w(header);
+  for (const auto& c : b.window.curves) {
+    if (c.category != predict::kAllGroup) continue;
+    std::vector<std::string> row = {c.anchor, c.channel, std::to_string(c.anchors)};
+    for (size_t i = 0; i < b.window.hours.size() && i < c.p_within.size(); ++i) {
+      const double h = b.window.hours[i];
+      if (h == 1 || h == 4 || h == 24 || h == 72 || h == 168) row.push_back(fmt::format("{:.1f}%", 100 * c.p_within[i]));
+    }
+    row.push_back(fmt::format("{:.0f} h", c.window_close_hours));
+    w.AddRow(row);
+  }
+  w.Print();
+  std::printf("'remind until': after this hour fewer than 5 in 1,000 views still lead to a purchase within a week.\n");
+}
+
 Status RunDemo(const Context& ctx, const demo::DemoOptions& options) {
   std::filesystem::path dir = std::filesystem::path(ctx.data_dir) / "demo";
   std::error_code ec;
@@ -61,10 +201,10 @@ Status RunDemo(const Context& ctx, const demo::DemoOptions& options) {
   if (ec) return Internal("cannot create " + dir.string() + ": " + ec.message());
   demo::DemoPaths paths = demo::DemoPaths::Beside((dir / "events.jsonl").string());
 
-  spdlog::info("step 1/4: generating a synthetic omnichannel retailer in {}", dir.string());
+  spdlog::info("step 1/6: generating a synthetic omnichannel retailer in {}", dir.string());
   OMNI_ASSIGN_OR_RETURN(demo::DemoSummary gen, Generate(options, paths));
 
-  spdlog::info("step 2/4: importing catalogue, availability and events into {}/omni.db", ctx.data_dir);
+  spdlog::info("step 2/6: importing catalogue, availability and events into {}/omni.db", ctx.data_dir);
   OMNI_ASSIGN_OR_RETURN(ImportOutcome catalogue,
                         ImportIntoStore(ctx.data_dir, paths.catalogue, "demo.catalogue.csv", "catalogue", 50000));
   OMNI_ASSIGN_OR_RETURN(ImportOutcome availability, ImportIntoStore(ctx.data_dir, paths.availability,
@@ -90,7 +230,7 @@ Status RunDemo(const Context& ctx, const demo::DemoOptions& options) {
   }));
   OMNI_ASSIGN_OR_RETURN(store::StoreStats stats, store->Stats());
 
-  spdlog::info("step 3/4: resolving one customer across channels (One-ID) and checking against the truth");
+  spdlog::info("step 3/6: resolving one customer across channels (One-ID) and checking against the truth");
   OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::Sql> sql, store::OpenSqliteSql(ctx.data_dir));
   OMNI_ASSIGN_OR_RETURN(identity::IdentityConfig id_config, identity::LoadIdentityConfig(ctx.data_dir));
   OMNI_ASSIGN_OR_RETURN(identity::ResolveStats resolved, identity::Resolve(*store, *sql, id_config));
@@ -100,8 +240,12 @@ Status RunDemo(const Context& ctx, const demo::DemoOptions& options) {
   sql.reset();
   store.reset();  // the profile build opens its own handles
 
-  spdlog::info("step 4/4: profiles — RFM, channel mix, affinities, consent, lifetime value (BG/NBD + Gamma-Gamma)");
+  spdlog::info("step 4/6: profiles — RFM, channel mix, affinities, consent, lifetime value (BG/NBD + Gamma-Gamma)");
   OMNI_ASSIGN_OR_RETURN(ProfileBuildOutcome profiles, ComputeProfiles(ctx, BuildFlags{}));
+
+  spdlog::info("step 5/6: point-in-time features and propensity models (XGBoost, logistic, tree, naive Bayes)");
+  spdlog::info("step 6/6: the purchase-after-browse window");
+  OMNI_ASSIGN_OR_RETURN(BehaviourStep behaviour, RunBehaviour(ctx.data_dir));
 
   if (ctx.json()) {
     JsonWriter w;
@@ -134,6 +278,8 @@ Status RunDemo(const Context& ctx, const demo::DemoOptions& options) {
     w.EndObject();
     w.Key("profiles");
     WriteProfileBuildJson(w, profiles);
+    w.Key("behaviour");
+    WriteBehaviourJson(w, behaviour);
     w.EndObject();
     PrintJson(w);
     return Status::Ok();
@@ -181,6 +327,7 @@ Status RunDemo(const Context& ctx, const demo::DemoOptions& options) {
   id.Print();
   std::printf("\n4. Customer profiles and lifetime value\n\n");
   PrintProfileBuildTable(profiles);
+  PrintBehaviour(behaviour);
   std::printf("\nNext: omni --data %s customers show phone:<number> · segments create NAME EXPR · "
               "clv fit · quarantine list · status\n",
               ctx.data_dir.c_str());
