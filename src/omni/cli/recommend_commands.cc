@@ -269,7 +269,9 @@ StatusOr<Baskets> ReadBaskets(const std::string& data_dir) {
   std::string key;
   OMNI_RETURN_IF_ERROR(store->ScanEvents(0, [&](int64_t, const ingest::Event& e) {
     const bool purchase = e.type == "purchase";
-    if ((!purchase && e.type != "refund") || e.item_id.empty()) return true;
+    if ((!purchase && e.type != "refund") || e.item_id.empty() || recommend::IsNonProduct(e.properties_json)) {
+      return true;
+    }
     key.clear();
     if (directory) {
       std::optional<int32_t> c = directory->CustomerOfEvent(e);
