@@ -201,6 +201,14 @@ TEST(RecommendE2eTest, ServingRulesExplanationsFallbackTogetherAndBatch) {
   EXPECT_EQ(std::string_view(first["explanation"]), "popular in store S1");
   EXPECT_EQ(std::string_view(first["title"]), "积木 3");
 
+  // Trending: the same cascade over the last window of events.
+  r = RunOmni(data + " --format json recommend customer_id:cold -k 1 --store S1 --fallback trending:window=7d", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  doc = parser.parse(r.out).value();
+  EXPECT_EQ(std::string_view(doc["items"].get_array().at(0)["explanation"]), "trending in store S1") << r.out;
+  EXPECT_EQ(RunOmni(data + " recommend customer_id:cold --fallback trending:window=soon", dir).exit_code, 1);
+  EXPECT_EQ(RunOmni(data + " recommend customer_id:x --together H1", dir).exit_code, 2);  // one mode at a time
+
   EXPECT_EQ(RunOmni(data + " recommend customer_id:nobody", dir).exit_code, 1);
   EXPECT_EQ(RunOmni(data + " recommend --together H1", dir).exit_code, 1);  // no rules trained yet
 

@@ -269,7 +269,9 @@ StatusOr<Baskets> ReadBaskets(const std::string& data_dir) {
   std::string key;
   OMNI_RETURN_IF_ERROR(store->ScanEvents(0, [&](int64_t, const ingest::Event& e) {
     const bool purchase = e.type == "purchase";
-    if ((!purchase && e.type != "refund") || e.item_id.empty()) return true;
+    if ((!purchase && e.type != "refund") || e.item_id.empty() || recommend::IsNonProduct(e.properties_json)) {
+      return true;
+    }
     key.clear();
     if (directory) {
       std::optional<int32_t> c = directory->CustomerOfEvent(e);
@@ -628,14 +630,17 @@ void AddRecommendCommands(CLI::App& app, Context& ctx, CommandRegistry& registry
   auto rec = std::make_shared<RecommendArgs>();
   CLI::App* r = app.add_subcommand(
       "recommend", "top-k items for a customer (business rules applied), a segment's batch, or --together ITEM_ID");
-  r->add_option("identifier", rec->identifier,
-                "customer key (C000000123) or TYPE:VALUE (member_card:M0042, phone:+8613800138000)");
+  CLI::Option* who = r->add_option("identifier", rec->identifier,
+                                   "customer key (C000000123) or TYPE:VALUE (member_card:M0042, phone:+8613800138000)");
   r->add_option("-k", rec->k, "list length")->capture_default_str()->check(CLI::Range(1, 1000));
   r->add_option("--model", rec->model, "model name (default: the most recently trained)");
   r->add_option("--channel", rec->channel, "the channel the list is for (availability, popularity fallback)");
   r->add_option("--store", rec->store, "the store the list is for (availability, popularity fallback)");
-  r->add_option("--together", rec->together, "customers who bought ITEM_ID also bought (FBT rules)");
-  r->add_option("--segment", rec->segment, "batch: every customer of this stored segment (omni segments list)");
+  CLI::Option* together =
+      r->add_option("--together", rec->together, "customers who bought ITEM_ID also bought (FBT rules)")->excludes(who);
+  r->add_option("--segment", rec->segment, "batch: every customer of this stored segment (omni segments list)")
+      ->excludes(who)
+      ->excludes(together);
   r->add_option("--out", rec->out, "batch: write one JSON line per customer to this file");
   r->add_option("--fallback", rec->fallback,
                 "popularity fallback: popularity[:by=channel|store|segment|category|global] or trending:window=7d");

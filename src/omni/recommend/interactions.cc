@@ -44,6 +44,11 @@ std::optional<double> RatingOf(std::string_view p) {
   return std::nullopt;
 }
 
+bool IsNonProduct(std::string_view p) {
+  // The importers write compact JSON ("non_product":true, no spaces).
+  return p.find("\"non_product\":true") != std::string_view::npos;
+}
+
 StatusOr<LoadedInteractions> LoadInteractions(store::Store& store, const identity::CustomerDirectory* directory,
                                               const InteractionWeights& weights) {
   LoadedInteractions out;
@@ -59,6 +64,10 @@ StatusOr<LoadedInteractions> LoadInteractions(store::Store& store, const identit
     ++out.events_read;
     if (e.item_id.empty()) {
       ++out.events_without_item;
+      return true;
+    }
+    if (IsNonProduct(e.properties_json)) {
+      ++out.events_non_product;
       return true;
     }
     auto w = weights.by_type.find(e.type);

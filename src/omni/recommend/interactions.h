@@ -45,6 +45,7 @@ struct LoadedInteractions {
   int64_t events_without_customer = 0;  // unresolved (newer than the last resolution, shared identifiers)
   int64_t events_without_item = 0;
   int64_t events_not_weighted = 0;  // types with weight 0 / not listed
+  int64_t events_non_product = 0;   // postage, fees, ... (IsNonProduct)
 };
 
 // Reads every stored event. With a directory that holds customers, events
@@ -59,5 +60,10 @@ StatusOr<LoadedInteractions> LoadInteractions(store::Store& store, const identit
 
 // The rating in a properties object ({"rating":4.5}); nullopt when absent.
 std::optional<double> RatingOf(std::string_view properties_json);
+
+// Lines an importer marked {"non_product":true} (postage, fees, discounts,
+// vouchers in Online Retail): kept in the store, never an item to learn from
+// or to recommend.
+bool IsNonProduct(std::string_view properties_json);
 
 }  // namespace omni::recommend

@@ -365,7 +365,7 @@ StatusOr<std::shared_ptr<const RecommendationService>> RecommendationService::Lo
   std::string key, scope;
   OMNI_RETURN_IF_ERROR(store->ScanEvents(0, [&](int64_t, const ingest::Event& e) {
     ++d->info.events;
-    if (e.item_id.empty()) return true;
+    if (e.item_id.empty() || IsNonProduct(e.properties_json)) return true;
     auto wt = w.by_type.find(e.type);
     // A rating (MovieLens) means the customer already watched / consumed the
     // item: it is excluded like a purchase.
