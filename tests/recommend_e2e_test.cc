@@ -58,6 +58,16 @@ TEST(RecommendE2eTest, EvaluateTrainRecommend) {
     if (spec.starts_with("ease")) ease = ndcg;
   }
   EXPECT_GT(ease, pop + 0.1) << r.out;
+  // The report is kept for the dashboard: the same JSON, in DATA_DIR/evaluations.
+  int kept = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir / "d" / "evaluations")) {
+    if (e.path().extension() != ".json") continue;
+    ++kept;
+    auto saved = parser.load(e.path().string());
+    ASSERT_FALSE(saved.error());
+    EXPECT_EQ(double(saved.value_unsafe()["ndcg@10"]), double(parser.parse(r.out).value_unsafe()["ndcg@10"]));
+  }
+  EXPECT_EQ(kept, 1);
 
   RunResult bad = RunOmni(data + " evaluate ease --protocol nope", dir);
   EXPECT_EQ(bad.exit_code, 2);

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <unordered_map>
 
@@ -103,6 +105,33 @@ StatusOr<double> ParseBudget(const std::string& text) {
   return v * scale;
 }
 
+// DATA_DIR/evaluations/<UTC time>.json, written under a temporary name and
+// renamed so a reader never sees half a report.
+Status SaveEvaluation(const std::string& data_dir, const std::string& json) {
+  const fs::path dir = fs::path(data_dir) / "evaluations";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Internal("cannot create " + dir.string() + ": " + ec.message());
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  fs::path path = dir / (std::string(stamp) + ".json");
+  for (int n = 2; fs::exists(path, ec); ++n) path = dir / fmt::format("{}-{}.json", stamp, n);
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) return Internal("cannot write " + tmp.string());
+    const bool ok = std::fwrite(json.data(), 1, json.size(), f) == json.size();
+    if (std::fclose(f) != 0 || !ok) return Internal("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) return Internal("cannot rename " + tmp.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
 Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
   OMNI_ASSIGN_OR_RETURN(Loaded l, LoadFromStore(ctx.data_dir, a.half_life_days));
   recommend::EvaluationOptions o;
@@ -137,10 +166,14 @@ Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
     if (!best || v(m) > v(*best)) best = &m;
   }
   const char* values_name = o.values == MatrixValues::kBinary ? "binary" : "weight";
-  if (ctx.json()) {
+  {
     JsonWriter w;
     w.BeginObject();
     w.Key("protocol").String(r.protocol);
+    w.Key("evaluated_at").String(ingest::FormatTimestamp(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count(),
+        0));
     w.Key("k").Int(r.k);
     w.Key("seed").Int(r.seed);
     if (r.protocol == "temporal") w.Key("cutoff").String(ingest::FormatTimestamp(r.cutoff_ms, 0));
@@ -182,8 +215,14 @@ Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
     w.EndArray();
     w.Key("seconds").Double(seconds);
     w.EndObject();
-    PrintJson(w);
-    return Status::Ok();
+    // Kept for the dashboard's recommendation-quality page (the newest file wins).
+    if (Status st = SaveEvaluation(ctx.data_dir, w.str()); !st.ok()) {
+      spdlog::warn("evaluation not kept for the dashboard: {}", st.ToString());
+    }
+    if (ctx.json()) {
+      PrintJson(w);
+      return Status::Ok();
+    }
   }
   std::printf("protocol %s, k=%d, seed %u, values %s: %lld rows, %lld customers, %lld items; train %lld, "
               "validation %lld, test %lld rows%s\n",
