@@ -19,7 +19,7 @@ TEST(CliTest, UsageErrorsExitTwo) {
   auto dir = TempDir("cli-usage");
   EXPECT_EQ(RunOmni("--no-such-flag", dir).exit_code, 2);
   EXPECT_EQ(RunOmni("", dir).exit_code, 2);
-  RunResult r = RunOmni("--data " + (dir / "d").string() + " propensity train", dir);
+  RunResult r = RunOmni("--data " + (dir / "d").string() + " serve", dir);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("not available yet"), std::string::npos) << r.err;
   std::filesystem::remove_all(dir);
