@@ -140,6 +140,7 @@ TEST_F(PropensityE2eTest, BadInputIsAUserError) {
   EXPECT_EQ(Omni("propensity train --features " + Path("features.csv") + " --models forest").exit_code, 1);
   EXPECT_EQ(Omni("propensity train --features " + Path("features.csv") + " --name 'bad name'").exit_code, 1);
   EXPECT_EQ(Omni("propensity report --name never_trained").exit_code, 1);
+  EXPECT_EQ(Omni("propensity train").exit_code, 2);  // --features missing: a usage error
 }
 
 }  // namespace

@@ -397,7 +397,11 @@ void AddPropensityCommands(CLI::App& app, Context& ctx, CommandRegistry& registr
   auto train = std::make_shared<TrainArgs>();
   CLI::App* t = p->add_subcommand("train", "Fit XGBoost, logistic regression, a decision tree and naive Bayes on a "
                                            "feature table; metrics on held-out rows");
-  t->add_option("--features", train->features, "feature table CSV (omni features build --out, or your own)");
+  // Required for now (CLI11 answers a missing one as a usage error, exit 2);
+  // `--cutoff/--horizon` building the table from the store will be the
+  // alternative (TrainOnTable takes any FeatureTable).
+  t->add_option("--features", train->features, "feature table CSV (omni features build --out, or your own)")
+      ->required();
   t->add_option("--models", train->models, "comma-separated: xgboost,logistic,tree,naive-bayes (default: all)");
   t->add_option("--spec", train->specs, "a model with parameters, e.g. xgboost:depth=4,eta=0.05 (repeatable)");
   t->add_option("--name", train->name, "what is predicted; scores become segment field propensity.NAME")
@@ -412,7 +416,7 @@ void AddPropensityCommands(CLI::App& app, Context& ctx, CommandRegistry& registr
 
   auto score = std::make_shared<ScoreArgs>();
   CLI::App* s = p->add_subcommand("score", "Score a feature table; write the scores for segments; reason codes");
-  s->add_option("--features", score->features, "feature table CSV (label column optional)");
+  s->add_option("--features", score->features, "feature table CSV (label column optional)")->required();
   s->add_option("--name", score->name, "the trained name")->capture_default_str();
   s->add_option("--model", score->model, "best (highest validation AUC) or a model name")->capture_default_str();
   s->add_option("--out", score->out, "also write customer_key,score and top reasons to this CSV");

@@ -1,5 +1,6 @@
 #include "omni/predict/model_json.h"
 
+#include <limits>
 #include <memory>
 
 #include "omni/predict/propensity_model.h"

@@ -4,6 +4,7 @@
 
 #include <simdjson.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
