@@ -131,6 +131,8 @@ StatusOr<FeatureTable> ReadFeatureCsv(const std::string& path) {
         t.customer_keys.emplace_back(v);
       } else if (static_cast<int>(i) == cutoff_col) {
         auto ts = ingest::ParseTimestamp(v);
+        // A user's own table may carry plain dates or wall times: read them as UTC.
+        if (!ts.ok()) ts = ingest::ParseLocalTimestamp(v, 0);
         if (!ts.ok()) {
           return InvalidArgument(fmt::format("{} line {} column 'cutoff': {}", path, line_no, ts.status().message()));
         }

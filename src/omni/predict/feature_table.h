@@ -35,8 +35,8 @@ struct FeatureTable {
 // empty fields. Written to a temporary name and renamed.
 Status WriteFeatureCsv(const FeatureTable& table, const std::string& path);
 
-// Reads any CSV with a header: `customer_key` and `cutoff` columns are
-// optional (row numbers stand in for missing keys), `label` is the target
+// Reads any CSV with a header: `customer_key` and `cutoff` (RFC 3339, or a
+// plain "YYYY-MM-DD[ HH:MM[:SS]]" read as UTC) columns are optional (row numbers stand in for missing keys), `label` is the target
 // (0/1, or true/false), every other column must be numeric (empty = missing).
 // Errors name the line and the column.
 StatusOr<FeatureTable> ReadFeatureCsv(const std::string& path);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <string>
@@ -424,6 +425,34 @@ TEST(ColumnSlugTest, NamesAreColumnSafe) {
   EXPECT_EQ(ColumnSlug("服饰"), "服饰");
   EXPECT_EQ(ColumnSlug("mini-program"), "mini_program");
   EXPECT_EQ(ColumnSlug("--"), "unnamed");
+}
+
+// A user's own table: plain dates, no customer_key, empty = missing; bad
+// cells are errors naming the line and the column.
+TEST(FeatureCsvTest, ReadsAUsersOwnTableAndNamesBadCells) {
+  const auto dir = std::filesystem::temp_directory_path() / ("feature-csv-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / name) << text;
+    return (dir / name).string();
+  };
+  StatusOr<FeatureTable> t = ReadFeatureCsv(write("ok.csv", "recency,cutoff,history,label\n3,2011-09-01,,1\n10,2011-09-01,5.5,0\n"));
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->columns, (std::vector<std::string>{"recency", "history"}));
+  EXPECT_EQ(t->customer_keys, (std::vector<std::string>{"row1", "row2"}));
+  EXPECT_EQ(t->cutoff_ms[0], 1314835200000);  // 2011-09-01T00:00:00Z
+  EXPECT_TRUE(std::isnan(t->at(0, 1)));
+  EXPECT_FLOAT_EQ(t->at(1, 1), 5.5f);
+  EXPECT_EQ(t->label, (std::vector<float>{1, 0}));
+
+  StatusOr<FeatureTable> bad = ReadFeatureCsv(write("bad.csv", "recency,label\n3,1\nabc,0\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("line 3"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("'recency'"), std::string::npos) << bad.status().message();
+  StatusOr<FeatureTable> label = ReadFeatureCsv(write("label.csv", "recency,label\n3,yes\n"));
+  ASSERT_FALSE(label.ok());
+  EXPECT_NE(label.status().message().find("'label'"), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
