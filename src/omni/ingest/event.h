@@ -116,10 +116,16 @@ struct Batch {
   int64_t first_line = 0;  // record numbers covered, inclusive
   int64_t last_line = 0;
   uint64_t bytes = 0;      // bytes of input covered, for progress
+  // Ask the sink for BatchResult::event_outcomes (the HTTP API commits many
+  // requests' events in one batch and answers each request for its own).
+  bool want_event_outcomes = false;
   bool empty() const {
     return events.empty() && rejected.empty() && items.empty() && availability.empty();
   }
 };
+
+// What a sink did with one event of a batch.
+enum class EventOutcome : uint8_t { kAccepted = 0, kDuplicate, kErased };
 
 // What a sink did with one batch.
 struct BatchResult {
@@ -128,6 +134,9 @@ struct BatchResult {
   int64_t erased = 0;      // events dropped because their identifiers were forgotten (tombstones)
   int64_t items = 0;
   int64_t availability = 0;
+  // One per Batch::events entry, in order; filled only when
+  // Batch::want_event_outcomes is set.
+  std::vector<EventOutcome> event_outcomes;
 };
 
 // Where batches go: the store implements this; tests use an in-memory one.
