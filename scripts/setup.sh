@@ -19,6 +19,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
+# The dashboard's npm packages (ECharts; playwright-core for its browser test).
+scripts/setup-ui.sh
+
 jobs=${OMNI_JOBS:-2}
 if [ ! -f build/build.ninja ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release ${OMNI_CMAKE_ARGS:-} >&2
