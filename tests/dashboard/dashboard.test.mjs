@@ -154,6 +154,8 @@ try {
   check(r.status === 401, 'the dashboard JSON needs a key (401 without one)');
   r = await get('/v1/dashboard/overview', { 'X-API-Key': ingestKey });
   check(r.status === 403, 'an ingest-only key may not read the dashboard (403)');
+  r = await get('/v1/dashboard/overview?days=abc', { Authorization: 'Bearer ' + key });
+  check(r.status === 400 && JSON.parse(r.body).error.code === 'invalid_argument', 'a bad parameter is a 400 in the API error shape');
   r = await get('/v1/dashboard/overview?days=30', { Authorization: 'Bearer ' + key });
   check(r.status === 200 && JSON.parse(r.body).dates.length === 30, 'a read key gets the overview JSON (30 days)');
 

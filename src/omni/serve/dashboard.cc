@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -90,27 +91,45 @@ void SendError(httplib::Response& res, const Status& status, std::string_view fi
 // events, not one per request.
 class PageCache {
  public:
-  // The cached body for `key` at `version`, or computes, stores and returns it.
+  using Clock = std::chrono::steady_clock;
+
+  // The cached body for `key` if it was computed at `version`, or less than
+  // `fresh_enough` ago whatever the version; else computes, stores and
+  // returns it. The allowance is for the overview under live ingest: the
+  // event version changes with every committed batch, and a year's window
+  // costs seconds to recount on a large store.
   StatusOr<std::string> Get(const std::string& key, const std::string& version,
-                            const std::function<StatusOr<std::string>()>& compute) {
+                            const std::function<StatusOr<std::string>()>& compute,
+                            Clock::duration fresh_enough = Clock::duration::zero()) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = entries_.find(key);
-      if (it != entries_.end() && it->second.first == version) return it->second.second;
+      if (it != entries_.end() &&
+          (it->second.version == version || Clock::now() - it->second.computed < fresh_enough)) {
+        return it->second.body;
+      }
     }
     // Computed outside the lock: a slow page never blocks another one. Two
     // requests racing on a new version both compute; the last one stays.
     OMNI_ASSIGN_OR_RETURN(std::string body, compute());
     std::lock_guard<std::mutex> lock(mu_);
     if (entries_.size() > 64) entries_.clear();  // bounded: a few keys per page
-    entries_[key] = {version, body};
+    entries_[key] = {version, Clock::now(), body};
     return body;
   }
 
  private:
+  struct Entry {
+    std::string version;
+    Clock::time_point computed;
+    std::string body;
+  };
   std::mutex mu_;
-  std::map<std::string, std::pair<std::string, std::string>> entries_;
+  std::map<std::string, Entry> entries_;
 };
+
+// How stale the overview may be while events keep arriving.
+constexpr auto kOverviewFreshEnough = std::chrono::seconds(10);
 
 int IntParam(const httplib::Request& req, const char* name, int fallback, Status* error) {
   if (!req.has_param(name)) return fallback;
@@ -177,7 +196,8 @@ void AddDashboardRoutes(httplib::Server& server, const DashboardOptions& options
                if (!err->ok()) return *err;
                if (days < 1 || days > 366) return InvalidArgument("days must be between 1 and 366");
                OMNI_ASSIGN_OR_RETURN(std::string version, d.EventsVersion());
-               return cache->Get("overview/" + std::to_string(days), version, [&] { return d.Overview(days); });
+               return cache->Get("overview/" + std::to_string(days), version, [&] { return d.Overview(days); },
+                                 kOverviewFreshEnough);
              }));
   server.Get("/v1/dashboard/rfm", json([cache](DashboardData& d, const httplib::Request&, Status*) -> StatusOr<std::string> {
                OMNI_ASSIGN_OR_RETURN(std::string version, d.ProfilesVersion());
