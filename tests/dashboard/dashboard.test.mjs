@@ -143,6 +143,8 @@ try {
   let r = await get('/ui/');
   check(r.status === 200 && /text\/html; charset=utf-8/.test(r.headers['content-type']) && r.body.includes('全渠道营销看板'),
     '/ui/ is index.html as UTF-8 HTML with its Chinese title');
+  r = await get('/ui');
+  check(r.status === 308 && r.headers.location === '/ui/', '/ui redirects to /ui/ so the pages\' relative links resolve');
   r = await get('/ui/vendor/echarts.min.js');
   check(r.status === 200 && /javascript/.test(r.headers['content-type']), '/ui/vendor/echarts.min.js is served as JavaScript');
   for (const p of ['/ui/package.json', '/ui/node_modules/echarts/package.json', '/ui/../CMakeLists.txt',
@@ -246,6 +248,14 @@ try {
   // failed request, which is the only console error allowed.
   const unexpected = consoleErrors.filter(e => !/status of 404/.test(e));
   check(unexpected.length === 0, 'no console errors' + (unexpected.length ? ':\n  ' + unexpected.join('\n  ') : ''));
+
+  // Without a key the pages say what to do instead of showing an empty
+  // dashboard (own context: its 401s are expected console noise).
+  const anonymous = await browser.newPage();
+  await anonymous.goto(`${base}/ui/#rfm`);
+  await anonymous.waitForFunction(() => document.getElementById('page').dataset.state === 'error', null, { timeout: 15000 });
+  check(/API key/.test(await anonymous.locator('#banner').innerText()), 'without a key the page asks for one');
+  await anonymous.close();
 
   console.log('screenshots:');
   for (const s of screenshots) console.log('  ' + s);
