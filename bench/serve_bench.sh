@@ -57,7 +57,7 @@ log() { echo "$*" | tee -a "$OUT" >&2; }
 log "# omni serve bench $(date -u +%FT%TZ) on $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 DATA=$WORK/data
-"$OMNI" demo generate --out "$WORK/events.jsonl" --customers "$CUSTOMERS" --events "$EVENTS" --seed 11 2>/dev/null
+"$OMNI" demo generate --out "$WORK/events.jsonl" --customers "$CUSTOMERS" --events "$EVENTS" --seed 11 >/dev/null 2>&1
 "$OMNI" --data "$DATA" import "$WORK/events.jsonl" >/dev/null 2>&1
 "$OMNI" --data "$DATA" import "$WORK/events.catalogue.csv" --as catalogue >/dev/null 2>&1 || true
 "$OMNI" --data "$DATA" profiles build >/dev/null 2>&1
@@ -111,7 +111,10 @@ RUN=$(date +%s)
 wrk -t1 -c"$POST_CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s bench/serve_post.lua "$URL" -- \
   "$INGEST_KEY" "$BATCH" "$RUN" >"$WORK/post.txt"
 AFTER=$(sqlite3 "$DATA/omni.db" "SELECT count(*) FROM events")
-log "POST /v1/events ${BATCH}/request c=$POST_CONNECTIONS: $(grep RESULT "$WORK/post.txt")"
-log "POST stored: $((AFTER - BEFORE)) new events in SQLite (wrk counted requests x $BATCH; requests cut by the end of the run may add at most $POST_CONNECTIONS x $BATCH)"
+POST_RESULT=$(grep RESULT "$WORK/post.txt")
+POST_RPS=$(echo "$POST_RESULT" | sed -n 's/.*req_per_s=\([0-9.]*\).*/\1/p')
+POST_SECS=$(echo "$POST_RESULT" | sed -n 's/.*duration_s=\([0-9.]*\).*/\1/p')
+log "POST /v1/events ${BATCH}/request c=$POST_CONNECTIONS: $POST_RESULT events_per_s=$(awk "BEGIN {printf \"%.0f\", $POST_RPS * $BATCH}")"
+log "POST stored: $((AFTER - BEFORE)) new events in SQLite = $(awk "BEGIN {printf \"%.0f\", ($AFTER - $BEFORE) / $POST_SECS}") durable events/s (requests cut by the end of the run may add up to $POST_CONNECTIONS x $BATCH)"
 curl -s "$URL/metrics" | grep -E '^omni_event_commits_total|^omni_event_commit_requests_(sum|count)' | tee -a "$OUT" >&2
 log "load after: $(cut -d' ' -f1-3 /proc/loadavg); server RSS $(rss_mb) MB"

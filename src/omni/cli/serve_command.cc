@@ -120,6 +120,9 @@ void AddServeCommand(CLI::App& app, Context& ctx, CommandRegistry& registry) {
   serve->add_option("--reload-interval", options->reload_interval_s,
                     "seconds between checks for a newer resolution/profile build (0 = only POST /v1/admin/reload)")
       ->capture_default_str();
+  serve->add_option("--timeline-scan", options->max_timeline_scan,
+                    "events stored since the last profile build scanned per customer look-up")
+      ->capture_default_str();
   serve->add_option("--port-file", options->port_file, "write the bound port here (with --listen HOST:0)");
   registry.emplace_back(serve, [&ctx, options]() {
     serve::ServerOptions o = *options;

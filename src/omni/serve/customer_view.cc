@@ -18,6 +18,31 @@ StatusOr<std::optional<ingest::Event>> EventAt(store::Store& store, int64_t seq)
   return out;
 }
 
+// The timeline's fields of one event by seq (identities are not needed).
+StatusOr<std::optional<ingest::Event>> EventAtSql(store::Sql& sql, int64_t seq) {
+  std::optional<ingest::Event> out;
+  OMNI_RETURN_IF_ERROR(sql.Query(
+      "SELECT event_id, ts_ms, tz_offset_min, channel, type, item_id, quantity, price, currency, order_id, "
+      "store_id FROM events WHERE seq = ?",
+      {seq}, [&](const store::SqlRow& r) {
+        ingest::Event e;
+        e.event_id = std::string(r.Text(0));
+        e.ts_ms = r.Int(1);
+        e.tz_offset_min = static_cast<int32_t>(r.Int(2));
+        e.channel = std::string(r.Text(3));
+        e.type = std::string(r.Text(4));
+        e.item_id = std::string(r.Text(5));
+        if (!r.IsNull(6)) e.quantity = r.Double(6);
+        if (!r.IsNull(7)) e.price = r.Double(7);
+        e.currency = std::string(r.Text(8));
+        e.order_id = std::string(r.Text(9));
+        e.store_id = std::string(r.Text(10));
+        out = std::move(e);
+        return false;
+      }));
+  return out;
+}
+
 }  // namespace
 
 std::string MaskedIdentifierValue(const ingest::IngestConfig& config, const ingest::Identity& id) {
@@ -65,7 +90,8 @@ StatusOr<CustomerView> LoadCustomerView(const CustomerSources& src, std::string_
   std::vector<CustomerView::TimelineEvent>& timeline = view.timeline;
   if (view.profile) {
     for (int64_t seq : view.profile->recent_event_seqs) {
-      OMNI_ASSIGN_OR_RETURN(std::optional<ingest::Event> e, EventAt(src.store, seq));
+      OMNI_ASSIGN_OR_RETURN(std::optional<ingest::Event> e,
+                            src.sql ? EventAtSql(*src.sql, seq) : EventAt(src.store, seq));
       if (e) timeline.push_back({seq, std::move(*e)});
     }
   }

@@ -574,8 +574,8 @@ class Api {
     if (!state) return SendError(res, Unavailable("not loaded yet"));
     StatusOr<Pool<Readers>::Lease> readers = readers_.Acquire();
     if (!readers.ok()) return SendError(res, readers.status());
-    const CustomerSources sources{config_, *(*readers)->pseudonymiser, *state->directory, *(*readers)->store,
-                                  *(*readers)->profiles};
+    const CustomerSources sources{config_,           *(*readers)->pseudonymiser, *state->directory,
+                                  *(*readers)->store, *(*readers)->profiles,      &(*readers)->profiles->sql()};
     CustomerViewOptions options;
     options.max_new_events = options_.max_timeline_scan;
     StatusOr<CustomerView> view = LoadCustomerView(sources, req.matches[1].str(), options);

@@ -44,8 +44,10 @@ struct ServerOptions {
   // build and swaps it in (0 = only on POST /v1/admin/reload).
   int reload_interval_s = 30;
   // GET /v1/customers scans at most this many events stored since the last
-  // profile build for the customer's newest activity.
-  int64_t max_timeline_scan = 5000;
+  // profile build for the customer's newest activity (each costs a few
+  // microseconds per look-up); 0 = the timeline is the build's, with
+  // timeline_complete false when newer events exist.
+  int64_t max_timeline_scan = 0;
   // When set, the bound port is written here once the server listens (tests
   // and scripts start it on port 0).
   std::string port_file;
