@@ -74,7 +74,12 @@ SERVER_PID=$!
 for _ in $(seq 1 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 PORT=$(cat "$WORK/port")
 URL=http://127.0.0.1:$PORT
-rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER_PID/status"; }
+# RSS, and its parts: anonymous (heap: what a leak grows) and file-backed
+# (SQLite's memory-mapped database pages, reclaimable page cache).
+rss_mb() {
+  awk '/^VmRSS/ {r = $2} /^RssAnon/ {a = $2} /^RssFile/ {f = $2}
+       END {printf "%.1f (anon %.1f, file %.1f)", r / 1024, a / 1024, f / 1024}' "/proc/$SERVER_PID/status"
+}
 
 # Warm-up: the connection pool, the event index (first POST loads it).
 wrk -t1 -c4 -d2s -s bench/serve_get.lua "$URL" -- "$WORK/ids.txt" "$READ_KEY" "$GET_SUFFIX" >/dev/null
@@ -104,6 +109,13 @@ fi
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/serve_get.lua "$URL" -- "$WORK/ids.txt" "$READ_KEY" \
   "$GET_SUFFIX" >"$WORK/get.txt"
 log "GET /v1/customers/{id}${GET_SUFFIX} c=$CONNECTIONS: $(grep RESULT "$WORK/get.txt")"
+# The HTTP layer's own cost (parse, key check, rate limit, metrics, JSON
+# error): the recommendations route answers 503 until it is wired.
+if [ -z "$GET_SUFFIX" ]; then
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/serve_get.lua "$URL" -- "$WORK/ids.txt" "$READ_KEY" \
+    "/recommendations?k=10" >"$WORK/floor.txt"
+  log "GET /v1/customers/{id}/recommendations (503 until wired: HTTP+auth+metrics floor) c=$CONNECTIONS: $(grep RESULT "$WORK/floor.txt")"
+fi
 
 # POST: batches of $BATCH new events; durable = counted in SQLite after.
 BEFORE=$(sqlite3 "$DATA/omni.db" "SELECT count(*) FROM events")

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -208,7 +209,7 @@ class Api {
     writer_ = std::make_unique<EventWriter>(std::move(writer_store), &metrics_);
     OMNI_ASSIGN_OR_RETURN(control_sql_, store::OpenSqliteSql(options_.data_dir));
     OMNI_ASSIGN_OR_RETURN(ApiKeyStore keys, ApiKeyStore::Over(*control_sql_));
-    (void)keys;
+    key_store_.emplace(keys);
     OMNI_RETURN_IF_ERROR(RefreshKeys());
     OMNI_RETURN_IF_ERROR(Reload(/*force=*/true));
     background_ = std::thread([this] { Background(); });
@@ -406,8 +407,7 @@ class Api {
   // the table is re-read every second, so a revocation takes effect within it.
   Status RefreshKeys() {
     std::lock_guard control(control_mu_);
-    OMNI_ASSIGN_OR_RETURN(ApiKeyStore store, ApiKeyStore::Over(*control_sql_));
-    OMNI_ASSIGN_OR_RETURN(std::vector<ApiKey> keys, store.List());
+    OMNI_ASSIGN_OR_RETURN(std::vector<ApiKey> keys, key_store_->List());
     std::unordered_map<std::string, ApiKey> active;
     for (ApiKey& k : keys) {
       if (k.revoked_at_ms == 0) active.emplace(k.hash, std::move(k));
@@ -774,6 +774,7 @@ class Api {
 
   std::mutex control_mu_;  // control_sql_ (keys, version checks)
   std::unique_ptr<store::Sql> control_sql_;
+  std::optional<ApiKeyStore> key_store_;  // over control_sql_
   std::mutex keys_mu_;
   std::unordered_map<std::string, ApiKey> keys_;  // active keys by hash
   std::mutex reload_mu_;
