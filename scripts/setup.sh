@@ -19,6 +19,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
+# The dashboard's npm packages (ECharts; playwright-core for its browser test).
+# Not fatal: without them the server still builds and runs, and the browser
+# test reports itself skipped.
+scripts/setup-ui.sh || echo "setup: the dashboard's npm packages are not installed (see above)" >&2
+
 jobs=${OMNI_JOBS:-2}
 if [ ! -f build/build.ninja ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release ${OMNI_CMAKE_ARGS:-} >&2

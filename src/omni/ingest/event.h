@@ -116,6 +116,9 @@ struct Batch {
   int64_t first_line = 0;  // record numbers covered, inclusive
   int64_t last_line = 0;
   uint64_t bytes = 0;      // bytes of input covered, for progress
+  // Ask the sink for BatchResult::event_outcomes (the HTTP API commits many
+  // requests' events in one batch and answers each request for its own).
+  bool want_event_outcomes = false;
 
   // Filled by PrepareForStore() on the parsing thread, so the store's single
   // writer does little but SQLite work (it computes them itself when absent):
@@ -139,6 +142,9 @@ struct Batch {
   }
 };
 
+// What a sink did with one event of a batch.
+enum class EventOutcome : uint8_t { kAccepted = 0, kDuplicate, kErased };
+
 // The store's 64-bit key of an event_id: the first 8 bytes, little-endian, of
 // BLAKE2b-128 of the id (libsodium's BLAKE2b has a 16-byte minimum output).
 int64_t EventKey(std::string_view event_id);
@@ -153,6 +159,9 @@ struct BatchResult {
   int64_t erased = 0;      // events dropped because their identifiers were forgotten (tombstones)
   int64_t items = 0;
   int64_t availability = 0;
+  // One per Batch::events entry, in order; filled only when
+  // Batch::want_event_outcomes is set.
+  std::vector<EventOutcome> event_outcomes;
 };
 
 // Where batches go: the store implements this; tests use an in-memory one.

@@ -370,6 +370,9 @@ StatusOr<ingest::BatchResult> SqliteStore::WriteInTransaction(std::string_view s
   const std::vector<int64_t>& batch_keys = batch.event_keys;
 
   ingest::BatchResult result;
+  if (batch.want_event_outcomes) {
+    result.event_outcomes.assign(events.size(), ingest::EventOutcome::kAccepted);
+  }
   staged.by_key.reserve(events.size());
   staged.new_keys.reserve(events.size());
   int64_t min_ts = std::numeric_limits<int64_t>::max();
@@ -380,12 +383,14 @@ StatusOr<ingest::BatchResult> SqliteStore::WriteInTransaction(std::string_view s
     const ingest::Event& event = events[i];
     if (IsErased(event)) {
       ++result.erased;
+      if (batch.want_event_outcomes) result.event_outcomes[i] = ingest::EventOutcome::kErased;
       continue;
     }
     const int64_t key = batch_keys[i];
     OMNI_ASSIGN_OR_RETURN(Seen seen, Classify(key, event.event_id, batch, staged));
     if (seen == Seen::kDuplicate) {
       ++result.duplicates;
+      if (batch.want_event_outcomes) result.event_outcomes[i] = ingest::EventOutcome::kDuplicate;
       continue;
     }
     const int64_t seq = next_seq++;
