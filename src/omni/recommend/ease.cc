@@ -82,11 +82,13 @@ class Ease final : public Recommender {
       if (customers[c] < 0 || customers[c] >= history.rows) continue;
       auto idx = history.RowIndices(customers[c]);
       auto val = history.RowValues(customers[c]);
+      // Through Eigen maps: the compiler cannot prove `out` and the row do
+      // not alias, so a plain loop stays scalar; this one is vectorised.
+      Eigen::Map<Eigen::VectorXf> acc(out, static_cast<Eigen::Index>(n));
       for (size_t a = 0; a < idx.size(); ++a) {
         if (idx[a] >= items_) continue;
-        const float v = val[a];
         const float* row = b_.data() + static_cast<size_t>(idx[a]) * n;
-        for (size_t j = 0; j < n; ++j) out[j] += v * row[j];
+        acc.noalias() += val[a] * Eigen::Map<const Eigen::VectorXf>(row, static_cast<Eigen::Index>(n));
       }
     }
   }

@@ -407,7 +407,12 @@ std::vector<AssociationRule> FrequentlyBoughtTogether::ForBasket(std::span<const
   for (size_t i = 0; i < rules_.size(); ++i) {
     const auto& r = rules_[i];
     if (std::binary_search(have.begin(), have.end(), r.consequent)) continue;
-    if (!std::includes(have.begin(), have.end(), r.antecedent.begin(), r.antecedent.end())) continue;
+    // Antecedents are a few items and baskets (a customer's purchases) may be
+    // thousands: a binary search per antecedent item, not a linear merge.
+    if (!std::all_of(r.antecedent.begin(), r.antecedent.end(),
+                     [&](int32_t a) { return std::binary_search(have.begin(), have.end(), a); })) {
+      continue;
+    }
     auto [it, inserted] = best.emplace(r.consequent, i);
     if (!inserted && Better(r, rules_[it->second], order)) it->second = i;
   }

@@ -3,9 +3,10 @@
 // model must beat, and the cold-start fallback.
 //   popularity                 customers per item
 //   popularity:weighted=true   summed interaction weights per item
-// TODO(issue 4): per channel / store / category and trending (recent window)
-// need event context the matrix does not carry; they belong to the serving
-// layer's popularity tables.
+// Per channel / store / segment / category and trending (recent window) need
+// event context the matrix does not carry: they are the serving layer's
+// popularity tables (serving.h: `omni recommend --fallback
+// popularity:by=channel`, `trending:window=7d`, or config recommend.fallback).
 #include <algorithm>
 
 #include "omni/recommend/artefact.h"
@@ -56,6 +57,12 @@ class Popularity final : public Recommender {
 }  // namespace
 
 StatusOr<std::unique_ptr<Recommender>> MakePopularity(const Spec& spec) {
+  if (spec.Has("by")) {
+    return InvalidArgument("'" + spec.ToString() + "': popularity by channel, store, segment or category is a serving "
+                           "fallback (omni recommend --fallback " + spec.ToString() +
+                           ", or \"fallback\" in config.json's \"recommend\"); the model omni train and omni evaluate "
+                           "know is global popularity");
+  }
   OMNI_RETURN_IF_ERROR(spec.CheckKnown({"weighted"}));
   OMNI_ASSIGN_OR_RETURN(bool weighted, spec.GetBool("weighted", false));
   return std::unique_ptr<Recommender>(std::make_unique<Popularity>(weighted));

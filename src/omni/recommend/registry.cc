@@ -29,6 +29,14 @@ StatusOr<std::unique_ptr<Recommender>> MakeRecommender(std::string_view text) {
   for (const Entry& e : kModels) {
     if (spec.name() == e.name) return e.make(spec);
   }
+  if (spec.name() == "trending") {
+    return InvalidArgument("'" + spec.ToString() + "' is a serving fallback (omni recommend --fallback " +
+                           spec.ToString() + "), not a trainable model");
+  }
+  if (spec.name() == "fbt") {
+    return InvalidArgument("fbt mines association rules: omni train " + spec.ToString() +
+                           " (then omni recommend --together ITEM_ID); it is not a ranking model to evaluate");
+  }
   std::string known;
   for (const std::string& n : RecommenderNames()) known += (known.empty() ? "" : ", ") + n;
   return InvalidArgument("unknown recommender '" + spec.name() + "' (known: " + known + ")");
