@@ -47,6 +47,11 @@ class ServeE2E : public ::testing::Test {
     // the answer) and keeps the suite fast.
     RunResult resolve = RunOmni("--data " + data_->string() + " customers resolve", *dir_);
     ASSERT_EQ(resolve.exit_code, 0) << resolve.err;
+    // A ranking model and basket rules for the recommendation routes.
+    RunResult knn = RunOmni("--data " + data_->string() + " train itemknn:k=50", *dir_);
+    ASSERT_EQ(knn.exit_code, 0) << knn.err;
+    RunResult fbt = RunOmni("--data " + data_->string() + " train fbt:support=0.001,confidence=0.05", *dir_);
+    ASSERT_EQ(fbt.exit_code, 0) << fbt.err;
     keys_ = new std::map<std::string, std::string>;
     for (const char* scope : {"ingest", "read", "admin"}) (*keys_)[scope] = CreateKey(*data_, scope);
     (*keys_)["limited"] = CreateKey(*data_, "read", 2);  // 2/s, burst 4
@@ -360,12 +365,44 @@ TEST_F(ServeE2E, CustomerLookupReloadAndForget) {
   }
 }
 
-TEST_F(ServeE2E, RecommendationRoutesAnswerUnavailableUntilWired) {
+TEST_F(ServeE2E, RecommendationsAndTogetherWithRulesAndErrors) {
   auto c = server_->Client();
-  auto r = c.Get("/v1/customers/member_card:M0042/recommendations?k=5", Auth(Key("read")));
+  simdjson::dom::parser parser;
+  auto r = c.Get("/v1/customers/C000000001/recommendations?k=5&channel=web", Auth(Key("read")));
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 503);
-  EXPECT_EQ(ErrorCode(r->body), "unavailable");
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto body = Parse(parser, r->body);
+  EXPECT_EQ(std::string_view(body["customer_key"]), "C000000001");
+  EXPECT_EQ(std::string_view(body["model"]).substr(0, 7), "itemknn");
+  auto items = body["items"].get_array();
+  ASSERT_FALSE(items.error());
+  EXPECT_EQ(items.size(), 5u);
+  for (auto item : items) {
+    EXPECT_FALSE(std::string_view(item["item_id"]).empty());
+    EXPECT_FALSE(std::string_view(item["explanation"]).empty()) << "every recommendation says why";
+  }
+  // Ingest keys cannot read; unknown customers and bad k are clear errors.
+  auto denied = c.Get("/v1/customers/C000000001/recommendations", Auth(Key("ingest")));
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 403);
+  auto unknown = c.Get("/v1/customers/member_card:NOBODY/recommendations", Auth(Key("read")));
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404) << unknown->body;
+  auto bad_k = c.Get("/v1/customers/C000000001/recommendations?k=0", Auth(Key("read")));
+  ASSERT_TRUE(bad_k);
+  EXPECT_EQ(bad_k->status, 400);
+  EXPECT_EQ(ErrorCode(bad_k->body), "invalid_argument") << bad_k->body;
+
+  // Frequently bought together for the first recommended item (known to the
+  // catalogue, so 200 with or without rules), and 404 for an unknown item.
+  const std::string item(Parse(parser, r->body)["items"].at(0)["item_id"].get_string().value_unsafe());
+  auto together = c.Get("/v1/items/" + item + "/together?k=3", Auth(Key("read")));
+  ASSERT_TRUE(together);
+  ASSERT_EQ(together->status, 200) << together->body;
+  EXPECT_EQ(std::string_view(Parse(parser, together->body)["item_id"]), item);
+  auto nothing = c.Get("/v1/items/NO-SUCH-ITEM/together", Auth(Key("read")));
+  ASSERT_TRUE(nothing);
+  EXPECT_EQ(nothing->status, 404) << nothing->body;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -40,6 +41,8 @@
 #include "omni/serve/http_error.h"
 #include "omni/serve/metrics.h"
 #include "omni/serve/rate_limiter.h"
+#include "omni/recommend/artefact_store.h"
+#include "omni/recommend/serving.h"
 #include "omni/serve/reloadable.h"
 #include "omni/serve/routes.h"
 #include "omni/store/sqlite_sql.h"
@@ -116,11 +119,11 @@ struct ServingState {
   std::string identity_version;  // "w<watermark>-l<log id>", "none" before any resolution
   std::string profiles_version;  // "build-<id>", "none" before any build
   int64_t loaded_at_ms = 0;
-  // RECOMMENDATIONS (lead, after merging the recommend branch): the
-  // thread-safe RecommendationService goes here, e.g.
-  //   std::shared_ptr<const recommend::RecommendationService> recommendations;
-  // loaded in Api::LoadState() and versioned in Api::Versions(), so a model
-  // publish is picked up by the same periodic check / POST /v1/admin/reload.
+  // Recommendations and frequently-bought-together with the serving rules;
+  // null when loading failed (the routes answer 503). Immutable and
+  // thread-safe (serving.h), rebuilt when identity, profiles or a model change.
+  std::shared_ptr<const recommend::RecommendationService> recommendations;
+  std::string models_version;  // "<ranking model>/<fbt rules>" versions, "none" parts when absent
 };
 
 // One read-side connection set for a request.
@@ -433,6 +436,18 @@ class Api {
     return {identity, profiles};
   }
 
+  // The newest ranking model and FBT rules, as "<name>-<version>/fbt-<version>".
+  std::string ModelsVersion() const {
+    std::string ranking = "none", rules = "none";
+    if (auto m = recommend::LatestModel(options_.data_dir, "", {"fbt"}); m.ok() && m->has_value()) {
+      ranking = (*m)->name + "-" + std::to_string((*m)->version);
+    }
+    if (auto m = recommend::LatestModel(options_.data_dir, "fbt"); m.ok() && m->has_value()) {
+      rules = "fbt-" + std::to_string((*m)->version);
+    }
+    return ranking + "/" + rules;
+  }
+
   Status Reload(bool force) {
     std::lock_guard reload(reload_mu_);
     std::pair<std::string, std::string> versions;
@@ -440,9 +455,10 @@ class Api {
       std::lock_guard control(control_mu_);
       versions = Versions();
     }
+    const std::string models = ModelsVersion();
     std::shared_ptr<const ServingState> current = state_.Get();
     if (!force && current && current->identity_version == versions.first &&
-        current->profiles_version == versions.second) {
+        current->profiles_version == versions.second && current->models_version == models) {
       return Status::Ok();
     }
     auto next = std::make_shared<ServingState>();
@@ -461,7 +477,24 @@ class Api {
     }
     next->identity_version = versions.first;
     next->profiles_version = versions.second;
+    next->models_version = models;
+    {
+      // The recommender reads every customer's history: seconds on a large
+      // store, done before the swap so requests keep the old one meanwhile.
+      recommend::ServingOptions serving;
+      StatusOr<recommend::ServingRules> rules = recommend::LoadServingRules(options_.data_dir);
+      if (rules.ok()) serving.rules = *rules;
+      StatusOr<std::shared_ptr<const recommend::RecommendationService>> service =
+          rules.ok() ? recommend::RecommendationService::Load(options_.data_dir, serving)
+                     : StatusOr<std::shared_ptr<const recommend::RecommendationService>>(rules.status());
+      if (service.ok()) {
+        next->recommendations = std::move(*service);
+      } else {
+        spdlog::warn("recommendations not served: {}", service.status().ToString());
+      }
+    }
     next->loaded_at_ms = NowMs();
+    metrics_.SetModelVersion("recommend", models);
     metrics_.SetModelVersion("identity", next->identity_version);
     metrics_.SetModelVersion("profiles", next->profiles_version);
     spdlog::info("serving identity {} ({} customers), profiles {}", next->identity_version,
@@ -629,14 +662,80 @@ class Api {
     SendJson(res, 200, std::move(*body));
   }
 
-  // RECOMMENDATIONS (lead): read state->recommendations here once the
-  // RecommendationService is in ServingState; query parameters channel,
-  // store and k as documented in docs/openapi.yaml.
-  void Recommendations(const httplib::Request&, httplib::Response& res) {
-    SendJson(res, 503, ErrorJson("unavailable", "recommendations are not served by this build yet"));
+  // GET /v1/customers/{identifier}/recommendations?channel=&store=&k=
+  void Recommendations(const httplib::Request& req, httplib::Response& res) {
+    std::shared_ptr<const ServingState> state = state_.Get();
+    if (!state || !state->recommendations) {
+      return SendError(res, Unavailable("recommendations are not loaded (omni train SPEC, then reload)"));
+    }
+    recommend::RecommendRequest request;
+    request.customer = req.matches[1].str();
+    request.channel = req.get_param_value("channel");
+    request.store_id = req.get_param_value("store");
+    if (req.has_param("k")) {
+      StatusOr<int> k = ParseK(req.get_param_value("k"));
+      if (!k.ok()) return SendError(res, k.status(), "k");
+      request.k = *k;
+    }
+    StatusOr<recommend::RecommendResponse> r = state->recommendations->Recommend(request);
+    if (!r.ok()) {
+      return SendError(res, r.status(), r.status().code() == StatusCode::kInvalidArgument ? "identifier" : "");
+    }
+    JsonWriter w;
+    w.BeginObject();
+    if (r->customer_key.empty()) {
+      w.Key("customer_key").Null();
+    } else {
+      w.Key("customer_key").String(r->customer_key);
+    }
+    w.Key("model").String(r->model).Key("model_version").Int(r->model_version);
+    w.Key("history_items").Int(r->history_items).Key("fallback").Bool(r->fallback);
+    w.Key("items").BeginArray();
+    for (const auto& item : r->items) {
+      w.BeginObject().Key("item_id").String(item.item_id).Key("title").String(item.title);
+      w.Key("category").String(item.category).Key("score").Double(item.score).Key("reason").String(item.reason);
+      w.Key("because").BeginArray();
+      for (const auto& b : item.because) w.String(b);
+      w.EndArray().Key("explanation").String(item.explanation).EndObject();
+    }
+    w.EndArray().EndObject();
+    SendJson(res, 200, w.Take());
   }
-  void Together(const httplib::Request&, httplib::Response& res) {
-    SendJson(res, 503, ErrorJson("unavailable", "frequently-bought-together is not served by this build yet"));
+
+  // GET /v1/items/{item_id}/together?k=&channel=&store=
+  void Together(const httplib::Request& req, httplib::Response& res) {
+    std::shared_ptr<const ServingState> state = state_.Get();
+    if (!state || !state->recommendations) {
+      return SendError(res, Unavailable("recommendations are not loaded (omni train fbt:..., then reload)"));
+    }
+    int k = 10;
+    if (req.has_param("k")) {
+      StatusOr<int> parsed = ParseK(req.get_param_value("k"));
+      if (!parsed.ok()) return SendError(res, parsed.status(), "k");
+      k = *parsed;
+    }
+    StatusOr<recommend::TogetherResponse> r = state->recommendations->Together(
+        req.matches[1].str(), k, req.get_param_value("channel"), req.get_param_value("store"));
+    if (!r.ok()) return SendError(res, r.status(), r.status().code() == StatusCode::kNotFound ? "item_id" : "");
+    JsonWriter w;
+    w.BeginObject().Key("item_id").String(r->item_id).Key("title").String(r->title).Key("baskets").Int(r->baskets);
+    w.Key("items").BeginArray();
+    for (const auto& t : r->items) {
+      w.BeginObject().Key("item_id").String(t.item_id).Key("title").String(t.title).Key("category").String(t.category);
+      w.Key("count").Int(t.count).Key("support").Double(t.support).Key("confidence").Double(t.confidence);
+      w.Key("lift").Double(t.lift).EndObject();
+    }
+    w.EndArray().EndObject();
+    SendJson(res, 200, w.Take());
+  }
+
+  static StatusOr<int> ParseK(const std::string& text) {
+    int k = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), k);
+    if (ec != std::errc() || p != text.data() + text.size() || k < 1 || k > 1000) {
+      return InvalidArgument("k must be a whole number from 1 to 1000");
+    }
+    return k;
   }
 
   struct SegmentRow {
