@@ -1,8 +1,11 @@
 -- wrk script: POST /v1/events with batches of EVENTS events per request, each
 -- with a unique event_id (run id, wrk thread, request counter, position), so
 -- every event is new and must be stored.
---   wrk ... -s bench/serve_post.lua URL -- KEY EVENTS RUN_ID
-local key, per_request, run
+--   wrk ... -s bench/serve_post.lua URL -- KEY EVENTS RUN_ID [WRAP]
+-- WRAP > 0: after WRAP requests per thread the ids repeat (retries: counted
+-- as duplicates), so a long soak exercises the ingest path without growing
+-- the store (and its dedupe index) without bound.
+local key, per_request, run, wrap
 local counter = 0
 local threads = 0
 local channels = {"web", "app", "miniprogram", "store"}
@@ -17,10 +20,12 @@ function init(args)
   key = args[1]
   per_request = tonumber(args[2] or "500")
   run = args[3] or tostring(os.time())
+  wrap = tonumber(args[4] or "0")
 end
 
 function request()
   counter = counter + 1
+  if wrap > 0 and counter > wrap then counter = 1 end
   local parts = {}
   for j = 1, per_request do
     local n = counter * per_request + j
