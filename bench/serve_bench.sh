@@ -8,8 +8,9 @@
 #
 # 1. Demo data (omni demo generate), imported, resolved and profiled.
 # 2. GET /v1/customers/{member_card:...} over real identifiers of the data
-#    (round-robin) — until the recommendation routes are wired this is the
-#    read-path benchmark; pass --get-suffix /recommendations?k=10 after.
+#    (round-robin); with --get-suffix '/recommendations?k=10' the
+#    recommendation route instead (a model, MODEL=itemknn:k=100,shrink=10 by
+#    default, and basket rules are trained first).
 # 3. POST /v1/events, --batch events per request, every event new; the
 #    events/s counted by wrk are checked against the rows in SQLite after the
 #    run (durable = committed before the 2xx).
@@ -67,6 +68,13 @@ DATA=$WORK/data
 "$OMNI" --data "$DATA" import "$WORK/events.jsonl" >/dev/null 2>&1
 "$OMNI" --data "$DATA" import "$WORK/events.catalogue.csv" --as catalogue >/dev/null 2>&1 || true
 "$OMNI" --data "$DATA" profiles build >/dev/null 2>&1
+# The recommendation routes serve the newest trained model (and basket rules).
+case "$GET_SUFFIX" in
+  */recommendations*)
+    "$OMNI" --data "$DATA" train "${MODEL:-itemknn:k=100,shrink=10}" >/dev/null 2>&1
+    "$OMNI" --data "$DATA" train fbt:support=0.0005,confidence=0.1 >/dev/null 2>&1
+    log "trained ${MODEL:-itemknn:k=100,shrink=10} and fbt for the recommendation GETs" ;;
+esac
 READ_KEY=$("$OMNI" --data "$DATA" serve keys create --scope read --name bench-read 2>/dev/null)
 INGEST_KEY=$("$OMNI" --data "$DATA" serve keys create --scope ingest --name bench-ingest 2>/dev/null)
 sqlite3 "$DATA/omni.db" "SELECT 'member_card:' || value FROM identifiers WHERE type = 'member_card' AND customer_key IS NOT NULL LIMIT 5000" \
