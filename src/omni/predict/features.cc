@@ -357,7 +357,7 @@ void FeatureBuilder::State::FitClv(int64_t cutoff, std::vector<float>& expected,
     summary.clv_note = "RFM summary: " + rs.status().message();
     return;
   }
-  StatusOr<profile::BgNbdFit> fit = profile::FitBgNbd(*rs, options.fit);
+  StatusOr<profile::BgNbdFit> fit = profile::FitBgNbdForScoring(*rs, options.fit, &summary.clv_note);
   if (!fit.ok()) {
     summary.clv_note = "BG/NBD: " + fit.status().message();
     return;

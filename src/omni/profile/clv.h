@@ -165,6 +165,17 @@ struct BgNbdFit {
 // nobody made a repeat purchase (then a and b are not identified).
 StatusOr<BgNbdFit> FitBgNbd(const RfmSummary& summary, const FitOptions& options = {});
 
+// For pipelines that score every customer with the fit (profiles, features):
+// the maximum-likelihood fit, unless it is degenerate — a + b above
+// kDegenerateBetaConcentration, i.e. the dropout Beta collapsed to a point,
+// which happens when nobody bought for a long stretch before the as-of. Then
+// E[purchases] needs a 2F1 series of millions of terms per customer (tens of
+// seconds on a few hundred customers), so the fit is redone with lifetimes'
+// usual remedy, penalizer_coef = kDegeneratePenalizer, and `note` says so.
+inline constexpr double kDegenerateBetaConcentration = 1e4;
+inline constexpr double kDegeneratePenalizer = 0.001;
+StatusOr<BgNbdFit> FitBgNbdForScoring(const RfmSummary& summary, const FitOptions& options, std::string* note);
+
 // One customer's log-likelihood (FHL 2005, eq. 6).
 double BgNbdLogLikelihood(const BgNbdParams& params, double x, double t_x, double T);
 

@@ -353,6 +353,21 @@ double BgNbdExpectedPurchasesIfAlive(const BgNbdParams& p, double t, double x, d
 
 }  // namespace clv_internal
 
+StatusOr<BgNbdFit> FitBgNbdForScoring(const RfmSummary& summary, const FitOptions& options, std::string* note) {
+  OMNI_ASSIGN_OR_RETURN(BgNbdFit fit, FitBgNbd(summary, options));
+  if (fit.params.a + fit.params.b <= kDegenerateBetaConcentration || options.penalizer_coef > 0) return fit;
+  FitOptions penalized = options;
+  penalized.penalizer_coef = kDegeneratePenalizer;
+  OMNI_ASSIGN_OR_RETURN(BgNbdFit refit, FitBgNbd(summary, penalized));
+  if (note) {
+    *note = fmt::format(
+        "BG/NBD maximum likelihood was degenerate (a={:.3g}, b={:.3g}: no dropout heterogeneity, e.g. a long "
+        "silence before the as-of); refitted with penalizer_coef={}",
+        fit.params.a, fit.params.b, kDegeneratePenalizer);
+  }
+  return refit;
+}
+
 StatusOr<BgNbdFit> FitBgNbd(const RfmSummary& summary, const FitOptions& options) {
   OMNI_RETURN_IF_ERROR(clv_internal::ValidateFitOptions(options));
   OMNI_RETURN_IF_ERROR(ValidateRfmSummary(summary));

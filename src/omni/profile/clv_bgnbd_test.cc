@@ -269,3 +269,47 @@ TEST(BgNbdTest, RejectsUnusableData) {
 
 }  // namespace
 }  // namespace omni::profile
+
+namespace omni::profile {
+namespace {
+
+// Everyone bought in a burst long ago and nobody since: the dropout Beta
+// collapses (a, b -> infinity) and scoring each customer would sum a 2F1
+// series of millions of terms. The scoring fit notices and regularises.
+TEST(BgNbdTest, DegenerateFitIsRegularisedForScoring) {
+  RfmSummary s;
+  for (int i = 0; i < 200; ++i) {
+    const double x = 1 + i % 4;
+    s.x.push_back(x);
+    s.t_x.push_back(10 + (i % 7) * 5);
+    s.T.push_back(400 + i % 3);
+    s.monetary.push_back(20);
+  }
+  StatusOr<BgNbdFit> raw = FitBgNbd(s);
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  std::string note;
+  StatusOr<BgNbdFit> scoring = FitBgNbdForScoring(s, FitOptions{}, &note);
+  ASSERT_TRUE(scoring.ok());
+  ASSERT_GT(raw->params.a + raw->params.b, kDegenerateBetaConcentration) << "the fixture no longer degenerates";
+  EXPECT_LE(scoring->params.a + scoring->params.b, kDegenerateBetaConcentration);
+  EXPECT_NE(note.find("degenerate"), std::string::npos);
+  const double e = BgNbdExpectedPurchases(scoring->params, 30, s.x[0], s.t_x[0], s.T[0]);
+  EXPECT_TRUE(std::isfinite(e));
+  EXPECT_GT(e, 0.0);
+}
+
+TEST(BgNbdTest, WellBehavedFitIsScoredAsFitted) {
+  StatusOr<RfmSummary> loaded = testing::LoadCdnowSummary();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const RfmSummary& cdnow = *loaded;
+  StatusOr<BgNbdFit> raw = FitBgNbd(cdnow);
+  std::string note;
+  StatusOr<BgNbdFit> scoring = FitBgNbdForScoring(cdnow, FitOptions{}, &note);
+  ASSERT_TRUE(raw.ok() && scoring.ok());
+  EXPECT_EQ(scoring->params.a, raw->params.a);
+  EXPECT_EQ(scoring->params.b, raw->params.b);
+  EXPECT_TRUE(note.empty());
+}
+
+}  // namespace
+}  // namespace omni::profile

@@ -451,7 +451,7 @@ void ProfileBuilder::State::ComputeClv() {
     stats.clv_note = "RFM summary: " + summary.status().message();
     return;
   }
-  StatusOr<BgNbdFit> bg = FitBgNbd(*summary, options.fit);
+  StatusOr<BgNbdFit> bg = FitBgNbdForScoring(*summary, options.fit, &stats.clv_note);
   if (!bg.ok()) {
     stats.clv_note = "BG/NBD: " + bg.status().message();
     return;
