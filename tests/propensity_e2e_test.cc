@@ -140,7 +140,27 @@ TEST_F(PropensityE2eTest, BadInputIsAUserError) {
   EXPECT_EQ(Omni("propensity train --features " + Path("features.csv") + " --models forest").exit_code, 1);
   EXPECT_EQ(Omni("propensity train --features " + Path("features.csv") + " --name 'bad name'").exit_code, 1);
   EXPECT_EQ(Omni("propensity report --name never_trained").exit_code, 1);
-  EXPECT_EQ(Omni("propensity train").exit_code, 2);  // --features missing: a usage error
+  EXPECT_EQ(Omni("propensity train").exit_code, 2);  // no rows: a usage error
+  EXPECT_EQ(Omni("propensity train --features " + Path("features.csv") + " --cutoff 2025-10-01").exit_code, 2);
+}
+
+// DESIGN's form: the table is built from the store at the cutoffs, no CSV.
+TEST_F(PropensityE2eTest, TrainsOnFeaturesBuiltFromTheStore) {
+  RunResult t = Omni("--format json propensity train --cutoff 2025-09-01,2025-10-01 --horizon 30d --name from_store "
+                     "--models logistic,naive-bayes");
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  simdjson::dom::parser parser;
+  auto doc = parser.parse(t.out);
+  ASSERT_FALSE(doc.error()) << t.out;
+  int fitted = 0;
+  for (auto m : doc["models"].get_array()) {
+    double auc = 0;
+    if (!m["auc"].get(auc)) {
+      ++fitted;
+      EXPECT_GT(auc, 0.5);
+    }
+  }
+  EXPECT_EQ(fitted, 2) << t.out;
 }
 
 }  // namespace

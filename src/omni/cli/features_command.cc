@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "omni/cli/commands.h"
+#include "omni/cli/features_build.h"
 #include "omni/common/progress.h"
 #include "omni/identity/identity.h"
 #include "omni/ingest/config_file.h"
@@ -96,6 +97,35 @@ StatusOr<Sources> OpenSources(const Context& ctx) {
   }
   return s;
 }
+
+}  // namespace
+
+StatusOr<predict::FeatureTable> BuildFeaturesFromStore(const Context& ctx, const std::string& cutoffs,
+                                                       const std::string& horizon) {
+  predict::FeatureOptions options;
+  for (size_t pos = 0; pos <= cutoffs.size();) {
+    size_t comma = cutoffs.find(',', pos);
+    if (comma == std::string::npos) comma = cutoffs.size();
+    std::string_view one(cutoffs.data() + pos, comma - pos);
+    if (!one.empty()) {
+      OMNI_ASSIGN_OR_RETURN(int64_t t, ParseCutoff(one));
+      options.cutoffs_ms.push_back(t);
+    }
+    pos = comma + 1;
+  }
+  if (options.cutoffs_ms.empty()) return InvalidArgument("--cutoff is required (a date, or several separated by commas)");
+  OMNI_ASSIGN_OR_RETURN(options.horizon_ms, ParseHorizon(horizon));
+  OMNI_ASSIGN_OR_RETURN(ingest::IngestConfig config, ingest::LoadIngestConfig(ctx.data_dir));
+  OMNI_ASSIGN_OR_RETURN(identity::IdentityConfig id_config, identity::LoadIdentityConfig(ctx.data_dir));
+  OMNI_ASSIGN_OR_RETURN(Sources src, OpenSources(ctx));
+  options.channels = config.channels;
+  options.strong_types = id_config.strong;
+  options.expected_events = src.stats.events;
+  predict::FeatureBuildStats stats;
+  return predict::BuildFeatures(*src.store, *src.directory, options, &stats);
+}
+
+namespace {
 
 // ---------------------------------------------------------------- features build
 

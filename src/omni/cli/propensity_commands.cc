@@ -20,6 +20,7 @@
 #include <unordered_map>
 
 #include "omni/cli/commands.h"
+#include "omni/cli/features_build.h"
 #include "omni/ingest/timestamp.h"
 #include "omni/predict/feature_table.h"
 #include "omni/predict/propensity_training.h"
@@ -159,6 +160,8 @@ Status RunReport(const Context& ctx, const ReportArgs& a) {
 
 struct TrainArgs {
   std::string features;
+  std::string cutoffs;  // instead of --features: build the table from the store
+  std::string horizon = "90d";
   std::string models;              // comma-separated names
   std::vector<std::string> specs;  // full specs (--spec, repeatable)
   std::string name = "purchase_90d";
@@ -244,6 +247,12 @@ Status TrainOnTable(const Context& ctx, const FeatureTable& table, const std::st
 namespace {
 
 Status RunTrain(const Context& ctx, const TrainArgs& a) {
+  if (!a.cutoffs.empty()) {
+    OMNI_ASSIGN_OR_RETURN(FeatureTable built, BuildFeaturesFromStore(ctx, a.cutoffs, a.horizon));
+    spdlog::info("features at {} (horizon {}): {} rows x {} features", a.cutoffs, a.horizon, built.rows(),
+                 built.cols());
+    return TrainOnTable(ctx, built, "store, cutoffs " + a.cutoffs + ", horizon " + a.horizon, a);
+  }
   if (a.features.empty()) return InvalidArgument("--features FILE.csv is required (omni features build --out FILE.csv)");
   OMNI_ASSIGN_OR_RETURN(FeatureTable table, predict::ReadFeatureCsv(a.features));
   spdlog::info("{}: {} rows x {} features", a.features, table.rows(), table.cols());
@@ -397,11 +406,14 @@ void AddPropensityCommands(CLI::App& app, Context& ctx, CommandRegistry& registr
   auto train = std::make_shared<TrainArgs>();
   CLI::App* t = p->add_subcommand("train", "Fit XGBoost, logistic regression, a decision tree and naive Bayes on a "
                                            "feature table; metrics on held-out rows");
-  // Required for now (CLI11 answers a missing one as a usage error, exit 2);
-  // `--cutoff/--horizon` building the table from the store will be the
-  // alternative (TrainOnTable takes any FeatureTable).
-  t->add_option("--features", train->features, "feature table CSV (omni features build --out, or your own)")
-      ->required();
+  // Exactly one source of rows: a feature table, or cutoffs to build one from
+  // the store (CLI11 answers neither or both as a usage error, exit 2).
+  CLI::Option_group* rows = t->add_option_group("rows", "where the training rows come from (one of)");
+  rows->add_option("--features", train->features, "feature table CSV (omni features build --out, or your own)");
+  rows->add_option("--cutoff", train->cutoffs, "build the table from the store at these cutoffs (DATE[,DATE...])");
+  rows->require_option(1);
+  t->add_option("--horizon", train->horizon, "with --cutoff: the label's horizon (90d, 12w, 48h)")
+      ->capture_default_str();
   t->add_option("--models", train->models, "comma-separated: xgboost,logistic,tree,naive-bayes (default: all)");
   t->add_option("--spec", train->specs, "a model with parameters, e.g. xgboost:depth=4,eta=0.05 (repeatable)");
   t->add_option("--name", train->name, "what is predicted; scores become segment field propensity.NAME")
