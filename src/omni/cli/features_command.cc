@@ -16,6 +16,7 @@
 
 #include "omni/cli/commands.h"
 #include "omni/cli/features_build.h"
+#include "omni/common/csv_field.h"
 #include "omni/common/progress.h"
 #include "omni/identity/identity.h"
 #include "omni/ingest/config_file.h"
@@ -139,19 +140,6 @@ struct BuildFlags {
   std::string export_events;
 };
 
-// RFC 4180 field.
-void AppendCsvField(std::string& out, std::string_view v) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out.append(v);
-    return;
-  }
-  out.push_back('"');
-  for (char c : v) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
 
 Status BuildFeatureTable(const Context& ctx, const BuildFlags& flags) {
   const auto start = std::chrono::steady_clock::now();

@@ -19,6 +19,7 @@
 
 #include "omni/cli/commands.h"
 #include "omni/cli/profile_build.h"
+#include "omni/common/csv_field.h"
 #include "omni/common/progress.h"
 #include "omni/identity/identity.h"
 #include "omni/ingest/config_file.h"
@@ -158,19 +159,6 @@ MemoryUse ReadMemoryUse() {
   return m;
 }
 
-// RFC 4180 field: quoted when it holds a comma, quote or line break.
-void AppendCsvField(std::string& out, std::string_view v) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out.append(v);
-    return;
-  }
-  out.push_back('"');
-  for (char c : v) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
 
 }  // namespace
 

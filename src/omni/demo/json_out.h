@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "omni/common/csv_field.h"
 #include "omni/common/json_escape.h"
 
 namespace omni::demo {
@@ -24,9 +25,7 @@ void AppendInt(std::string& out, int64_t v);
 // kept in integer cents so output never shows binary-float noise.
 void AppendCents(std::string& out, int64_t cents);
 
-// Appends one CSV field, quoted (with "" for ") only when it contains a comma,
-// quote, CR or LF, as RFC 4180 and every spreadsheet expect.
-void AppendCsvField(std::string& out, std::string_view s);
+// CSV fields: omni::AppendCsvField (common/csv_field.h).
 
 // True when `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool IsValidUtf8(std::string_view s);

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "omni/common/csv_field.h"
 #include "omni/ingest/csv.h"
 #include "omni/ingest/timestamp.h"
 
@@ -33,24 +34,6 @@ Status FeatureTable::Append(const FeatureTable& other) {
   label.insert(label.end(), other.label.begin(), other.label.end());
   return Status::Ok();
 }
-
-namespace {
-
-// Keys and names come from the store; quote them when they need it.
-void AppendCsvField(std::string& out, std::string_view v) {
-  if (v.find_first_of(",\"\n\r") == std::string_view::npos) {
-    out.append(v);
-    return;
-  }
-  out.push_back('"');
-  for (char c : v) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
-
-}  // namespace
 
 Status WriteFeatureCsv(const FeatureTable& table, const std::string& path) {
   const std::string tmp = path + ".tmp";
