@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "omni/profile/event_pipeline.h"
+#include "omni/profile/group_by_customer.h"
 
 namespace omni::predict {
 namespace {
@@ -259,28 +260,7 @@ void FeatureBuilder::AddEvent(const ingest::Event& e) {
 // nearly in time order, so that is mostly a check).
 void FeatureBuilder::State::SortByCustomer() {
   const auto nn = static_cast<size_t>(n);
-  offsets.assign(nn + 1, 0);
-  for (const Record& r : records) ++offsets[r.customer + 1];
-  for (size_t c = 0; c < nn; ++c) offsets[c + 1] += offsets[c];
-  constexpr int kDigitBits = 11;
-  constexpr size_t kBuckets = size_t{1} << kDigitBits;
-  const int bits = nn > 1 ? static_cast<int>(std::bit_width(nn - 1)) : 0;
-  if (nn > 1 && !records.empty()) {
-    std::vector<Record> buffer(records.size());
-    std::vector<int64_t> next(kBuckets);
-    for (int shift = 0; shift < bits; shift += kDigitBits) {
-      std::fill(next.begin(), next.end(), 0);
-      for (const Record& r : records) ++next[(r.customer >> shift) & (kBuckets - 1)];
-      int64_t sum = 0;
-      for (int64_t& slot : next) {
-        const int64_t count = slot;
-        slot = sum;
-        sum += count;
-      }
-      for (const Record& r : records) buffer[static_cast<size_t>(next[(r.customer >> shift) & (kBuckets - 1)]++)] = r;
-      records.swap(buffer);
-    }
-  }
+  profile::GroupByCustomer(records, nn, offsets);
   auto by_time = [](const Record& a, const Record& b) {
     if (a.ts_ms != b.ts_ms) return a.ts_ms < b.ts_ms;
     return a.kind < b.kind;

@@ -15,6 +15,7 @@
 
 #include "omni/profile/clv_internal.h"
 #include "omni/profile/consent.h"
+#include "omni/profile/group_by_customer.h"
 
 namespace omni::profile {
 namespace {
@@ -338,29 +339,7 @@ void ProfileBuilder::AddEvent(int64_t seq, const ingest::Event& e) {
 // second buffer of the same size while it runs.
 void ProfileBuilder::State::SortByCustomer() {
   const auto nn = static_cast<size_t>(n);
-  offsets.assign(nn + 1, 0);
-  for (const Activity& a : activities) ++offsets[a.customer + 1];
-  for (size_t c = 0; c < nn; ++c) offsets[c + 1] += offsets[c];
-  constexpr int kDigitBits = 11;
-  constexpr size_t kBuckets = size_t{1} << kDigitBits;
-  // Bits of the largest customer id.
-  const int bits = nn > 1 ? static_cast<int>(std::bit_width(nn - 1)) : 0;
-  if (nn > 1 && !activities.empty()) {
-    std::vector<Activity> buffer(activities.size());
-    std::vector<int64_t> next(kBuckets);
-    for (int shift = 0; shift < bits; shift += kDigitBits) {
-      std::fill(next.begin(), next.end(), 0);
-      for (const Activity& a : activities) ++next[(a.customer >> shift) & (kBuckets - 1)];
-      int64_t sum = 0;
-      for (int64_t& slot : next) {
-        const int64_t count = slot;
-        slot = sum;
-        sum += count;
-      }
-      for (const Activity& a : activities) buffer[static_cast<size_t>(next[(a.customer >> shift) & (kBuckets - 1)]++)] = a;
-      activities.swap(buffer);
-    }
-  }
+  GroupByCustomer(activities, nn, offsets);
   auto by_time = [](const Activity& a, const Activity& b) {
     if (a.ts_sec != b.ts_sec) return a.ts_sec < b.ts_sec;
     if (a.kind != b.kind) return a.kind < b.kind;
