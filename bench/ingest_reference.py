@@ -107,6 +107,8 @@ def convert(line):
     q, p = number(e.get("quantity")), number(e.get("price"))
     if e["type"] == "purchase" and q is not None and q < 0:
         raise ValueError("negative_quantity")
+    if p is not None and p < 0:  # omni's rule too: a price is never negative (refunds carry type "refund")
+        raise ValueError("negative_price")
     props = e.get("properties")
     return (eid, ts_ms, off, e["channel"], e["type"], json.dumps(out, separators=(",", ":")),
             e.get("item_id"), q, p, e.get("currency"), e.get("order_id"), e.get("store_id"),

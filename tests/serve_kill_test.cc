@@ -67,8 +67,14 @@ TEST(ServeKill, AcknowledgedEventsSurviveSigkillExactlyOnce) {
         }
       });
     }
-    // Kill at a random moment once traffic flows.
-    std::uniform_int_distribution<int> delay_ms(150, 900);
+    // Kill at a random moment once traffic flows. Waiting for the first
+    // answer first keeps a loaded machine (slow server start) from turning
+    // the random delay into a kill before any client got through.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (answered == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::uniform_int_distribution<int> delay_ms(20, 750);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
     if (answered > 0) ++kills_mid_traffic;
     server.Stop(SIGKILL);

@@ -163,6 +163,7 @@ StatusOr<std::unique_ptr<Sql>> OpenSqliteSql(const std::string& data_dir, const 
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return Internal("store: cannot create " + data_dir + ": " + ec.message());
   std::string path = (std::filesystem::path(data_dir) / "omni.db").string();
+  internal::ConfigureSqliteOnce();
   sqlite3* db = nullptr;
   int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);

@@ -178,6 +178,7 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data
   const int flags =
       (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
       SQLITE_OPEN_NOMUTEX;
+  internal::ConfigureSqliteOnce();
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
@@ -229,12 +230,22 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data
     OMNI_RETURN_IF_ERROR(ApplyMigrations(db, Migrations()));
   }
   OMNI_RETURN_IF_ERROR(store->Prepare());
+  if (!options.read_only) {
+    // Checkpoints off the writer's thread (wal_checkpointer.h). Without the
+    // second connection (a strange file system, no more descriptors) SQLite's
+    // own autocheckpoint stays on: slower, equally correct.
+    auto checkpointer = internal::WalCheckpointer::Start(db, path.string());
+    if (checkpointer.ok()) store->checkpointer_ = std::move(checkpointer).value();
+  }
   return store;
 }
 
 SqliteStore::SqliteStore(sqlite3* db, const StoreOptions& options) : db_(db), options_(options) {}
 
 SqliteStore::~SqliteStore() {
+  // The checkpoint connection goes first, so the writer's close is the last
+  // one and folds the WAL back into omni.db as it always did.
+  checkpointer_.reset();
   // The statement members are finalised after this body runs; close_v2 defers
   // the actual close until the last of them is gone.
   sqlite3_close_v2(db_);

@@ -22,6 +22,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "omni/store/sqlite_util.h"
 #include "omni/store/store.h"
+#include "omni/store/wal_checkpointer.h"
 
 namespace omni::store {
 
@@ -139,6 +140,8 @@ class SqliteStore final : public Store {
   bool has_tombstones_ = false;
   int64_t last_tombstone_rowid_ = 0;
 
+  // Writable stores only: runs WAL checkpoints on its own thread.
+  std::unique_ptr<internal::WalCheckpointer> checkpointer_;
 };
 
 }  // namespace omni::store

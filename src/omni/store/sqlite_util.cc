@@ -1,6 +1,17 @@
 #include "omni/store/sqlite_util.h"
 
+#include <mutex>
+
 namespace omni::store::internal {
+
+void ConfigureSqliteOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // SQLITE_MISUSE when SQLite was already initialised (another library in
+    // the process opened a connection first): harmless, statistics stay on.
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  });
+}
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   std::string message = "store: ";

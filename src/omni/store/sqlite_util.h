@@ -21,6 +21,13 @@ namespace omni::store::internal {
 // kInternal.
 Status SqliteError(sqlite3* db, int rc, std::string_view what);
 
+// Process-wide SQLite settings, applied once before the first connection:
+// memory statistics off. With them on (SQLite's default) every allocation
+// inside SQLite takes a global mutex to count bytes, which on the import path
+// is a few percent of the writer's CPU for numbers omni never reads. Call
+// before sqlite3_open_v2; later calls are no-ops.
+void ConfigureSqliteOnce();
+
 // Runs one or more statements that return no rows.
 Status Exec(sqlite3* db, const char* sql, std::string_view what);
 
