@@ -1,7 +1,7 @@
 // Propensity models: P(label = 1 | a customer's feature row). Every model is
 // one file, registered by name in propensity_registry.cc and built from one
 // spec string, the same in the CLI, config and API:
-//   MakePropensityModel("xgboost:depth=6,eta=0.1,rounds=500,early_stop=30")
+//   MakePropensityModel("xgboost:depth=3,eta=0.2,rounds=500,early_stop=10")
 //   MakePropensityModel("logistic:l2=1")
 //   MakePropensityModel("tree:depth=6,min_leaf=50")
 //   MakePropensityModel("naive-bayes")
