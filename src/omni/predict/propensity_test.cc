@@ -132,10 +132,16 @@ FeatureTable Planted(int n, uint64_t seed, double base = -2.0) {
   return t;
 }
 
+// Parameters for the models that boost (one thread keeps the tests quick on
+// a shared machine); none for the others.
+std::string Boosted(const std::string& name, const std::string& params) {
+  return name == "xgboost" || name == "blend" ? params : "";
+}
+
 TEST(PropensityModelTest, EveryModelFindsThePlantedSignal) {
   const FeatureTable train = Planted(3000, 1), valid = Planted(1000, 2), test = Planted(2000, 3);
   for (const std::string& name : PropensityModelNames()) {
-    auto model = MakePropensityModel(name + (name == "xgboost" ? ":threads=1" : ""));
+    auto model = MakePropensityModel(name + Boosted(name, ":threads=1"));
     ASSERT_TRUE(model.ok()) << model.status().message();
     ASSERT_TRUE((*model)->Fit(train, &valid).ok()) << name;
     std::vector<double> p;
@@ -150,7 +156,7 @@ TEST(PropensityModelTest, EveryModelFindsThePlantedSignal) {
 TEST(PropensityModelTest, ContributionsAddUpToTheScoreAndBlameTheSignal) {
   const FeatureTable train = Planted(3000, 4), rows = Planted(200, 5);
   for (const std::string& name : PropensityModelNames()) {
-    auto model = MakePropensityModel(name + (name == "xgboost" ? ":threads=1,rounds=50" : ""));
+    auto model = MakePropensityModel(name + Boosted(name, name == "xgboost" ? ":threads=1,rounds=50" : ":threads=1"));
     ASSERT_TRUE(model.ok());
     ASSERT_TRUE((*model)->Fit(train, nullptr).ok()) << name;
     std::vector<double> p;
@@ -262,12 +268,35 @@ TEST(PropensityModelTest, XgboostGrowsByLeavesWhenAsked) {
   EXPECT_FALSE(MakePropensityModel("xgboost:depth=0").ok());
 }
 
+TEST(PropensityModelTest, BlendIsNeverWorseOnValidationThanItsParts) {
+  // x0 linear, plus a step in x2 the trees see and the line does not.
+  FeatureTable train = Planted(3000, 15), valid = Planted(1500, 16);
+  auto alone = [&](const std::string& spec) {
+    auto m = MakePropensityModel(spec);
+    EXPECT_TRUE(m.ok() && (*m)->Fit(train, &valid).ok());
+    std::vector<double> p;
+    EXPECT_TRUE((*m)->Predict(valid, p).ok());
+    return RocAuc(valid.label, p);
+  };
+  const double xgb = alone("xgboost:threads=1"), logistic = alone("logistic");
+  auto blend = MakePropensityModel("blend:threads=1");
+  ASSERT_TRUE(blend.ok());
+  ASSERT_TRUE((*blend)->Fit(train, &valid).ok());
+  std::vector<double> p;
+  ASSERT_TRUE((*blend)->Predict(valid, p).ok());
+  // The weight grid holds 0 and 1 (either part alone), so the chosen weight
+  // cannot do worse on the rows it was chosen on.
+  EXPECT_GE(RocAuc(valid.label, p), std::max(xgb, logistic) - 1e-9) << (*blend)->FitSummary();
+  EXPECT_NE((*blend)->FitSummary().find("on xgboost"), std::string::npos);
+  EXPECT_FALSE(MakePropensityModel("blend:depth=3,rounds=5").ok());  // unknown parameter named
+}
+
 TEST(PropensityModelTest, SavedModelsScoreTheSame) {
   const FeatureTable train = Planted(1500, 8), rows = Planted(300, 9);
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "omni_propensity_save_test";
   std::filesystem::create_directories(dir);
   for (const std::string& name : PropensityModelNames()) {
-    auto a = MakePropensityModel(name + (name == "xgboost" ? ":threads=1,rounds=30" : ""));
+    auto a = MakePropensityModel(name + Boosted(name, name == "xgboost" ? ":threads=1,rounds=30" : ":threads=1"));
     ASSERT_TRUE(a.ok());
     ASSERT_TRUE((*a)->Fit(train, nullptr).ok());
     const std::string path = (dir / (name + ".model")).string();
@@ -404,7 +433,7 @@ TEST(PropensityTrainingTest, TestLabelsNeverInfluenceAChoice) {
     if (t.cutoff_ms[r] == 2000) scrambled.label[r] = rng() % 2 ? 1.0f : 0.0f;
   }
   TrainOptions o;
-  o.specs = {"xgboost:threads=1", "logistic", "tree", "naive-bayes"};
+  o.specs = {"xgboost:threads=1", "logistic", "tree", "naive-bayes", "blend:threads=1"};
   o.split.test_cutoff_ms = 2000;
   auto a = TrainPropensity(t, o);
   auto b = TrainPropensity(scrambled, o);

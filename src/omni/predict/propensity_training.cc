@@ -120,7 +120,7 @@ BinaryMetrics ReadMetrics(simdjson::dom::element e) {
 
 std::vector<std::string> DefaultPropensitySpecs() {
   return {"xgboost:depth=3,eta=0.2,rounds=500,early_stop=10", "logistic:l2=1", "tree:depth=6,min_leaf=50",
-          "naive-bayes"};
+          "naive-bayes", "blend:depth=3,eta=0.2,early_stop=10,l2=1"};
 }
 
 Status ValidateScoreName(const std::string& name) {
