@@ -186,7 +186,7 @@ StatusOr<std::vector<std::string>> SpecsOf(const TrainArgs& a) {
                              [&](const std::string& d) { return d.substr(0, d.find(':')) == m; });
       if (it == defaults.end()) {
         return InvalidArgument("--models: unknown model '" + m +
-                               "' (known: xgboost, logistic, tree, naive-bayes; use --spec for parameters)");
+                               "' (known: xgboost, logistic, tree, naive-bayes, blend; use --spec for parameters)");
       }
       specs.push_back(*it);
     }
@@ -414,7 +414,7 @@ void AddPropensityCommands(CLI::App& app, Context& ctx, CommandRegistry& registr
   rows->require_option(1);
   t->add_option("--horizon", train->horizon, "with --cutoff: the label's horizon (90d, 12w, 48h)")
       ->capture_default_str();
-  t->add_option("--models", train->models, "comma-separated: xgboost,logistic,tree,naive-bayes (default: all)");
+  t->add_option("--models", train->models, "comma-separated: xgboost,logistic,tree,naive-bayes,blend (default: all)");
   t->add_option("--spec", train->specs, "a model with parameters, e.g. xgboost:depth=4,eta=0.05 (repeatable)");
   t->add_option("--name", train->name, "what is predicted; scores become segment field propensity.NAME")
       ->capture_default_str();

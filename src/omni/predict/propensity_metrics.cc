@@ -31,15 +31,22 @@ double RocAuc(std::span<const float> labels, std::span<const double> scores) {
   const int64_t pos = Positives(labels);
   const int64_t neg = n - pos;
   if (pos == 0 || neg == 0) return kNaN;
-  std::vector<int64_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return scores[a] < scores[b]; });
+  // Sorting (score, label) pairs in place rather than indices into the two
+  // arrays: XGBoost's early stopping computes this every boosting round, and
+  // the indirect sort's cache misses were a fifth of a Hillstrom fit.
+  struct Row {
+    double score;
+    bool positive;
+  };
+  std::vector<Row> rows(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) rows[i] = {scores[i], labels[i] > 0.5f};
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.score < b.score; });
   // Sum of the (tie-averaged, 1-based) ranks of the positives.
   double rank_sum = 0;
   for (int64_t i = 0; i < n;) {
     int64_t j = i;
     int64_t pos_in_tie = 0;
-    while (j < n && scores[order[j]] == scores[order[i]]) pos_in_tie += labels[order[j++]] > 0.5f;
+    while (j < n && rows[j].score == rows[i].score) pos_in_tie += rows[j++].positive;
     const double avg_rank = 0.5 * static_cast<double>(i + 1 + j);
     rank_sum += avg_rank * static_cast<double>(pos_in_tie);
     i = j;

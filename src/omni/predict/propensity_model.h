@@ -1,10 +1,11 @@
 // Propensity models: P(label = 1 | a customer's feature row). Every model is
 // one file, registered by name in propensity_registry.cc and built from one
 // spec string, the same in the CLI, config and API:
-//   MakePropensityModel("xgboost:depth=6,eta=0.1,rounds=500,early_stop=30")
+//   MakePropensityModel("xgboost:depth=3,eta=0.2,rounds=500,early_stop=10")
 //   MakePropensityModel("logistic:l2=1")
 //   MakePropensityModel("tree:depth=6,min_leaf=50")
 //   MakePropensityModel("naive-bayes")
+//   MakePropensityModel("blend:depth=3,eta=0.2,l2=1")  (XGBoost + logistic)
 // Models read FeatureTable rows (row-major float, NaN = missing) and write
 // into caller-owned vectors. Scores from Predict are the model's raw
 // probabilities; calibration (calibration.h) is applied by the caller.
@@ -66,7 +67,7 @@ class PropensityModel {
 
 // InvalidArgument for an unknown name (listing the known ones) or parameter.
 StatusOr<std::unique_ptr<PropensityModel>> MakePropensityModel(std::string_view spec);
-// Names in the registry's order: xgboost, logistic, tree, naive-bayes.
+// Names in the registry's order: xgboost, logistic, tree, naive-bayes, blend.
 std::vector<std::string> PropensityModelNames();
 
 // Factories, one per model file.
@@ -74,6 +75,7 @@ StatusOr<std::unique_ptr<PropensityModel>> MakeXgboostModel(const Spec& spec);
 StatusOr<std::unique_ptr<PropensityModel>> MakeLogisticModel(const Spec& spec);
 StatusOr<std::unique_ptr<PropensityModel>> MakeTreeModel(const Spec& spec);
 StatusOr<std::unique_ptr<PropensityModel>> MakeNaiveBayesModel(const Spec& spec);
+StatusOr<std::unique_ptr<PropensityModel>> MakeBlendModel(const Spec& spec);
 
 // Shared by the model files: positive count and balanced class weights.
 struct ClassBalance {

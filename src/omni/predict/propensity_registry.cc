@@ -21,6 +21,7 @@ constexpr Entry kModels[] = {
     {"logistic", &MakeLogisticModel},
     {"tree", &MakeTreeModel},
     {"naive-bayes", &MakeNaiveBayesModel},
+    {"blend", &MakeBlendModel},
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -131,10 +132,16 @@ FeatureTable Planted(int n, uint64_t seed, double base = -2.0) {
   return t;
 }
 
+// Parameters for the models that boost (one thread keeps the tests quick on
+// a shared machine); none for the others.
+std::string Boosted(const std::string& name, const std::string& params) {
+  return name == "xgboost" || name == "blend" ? params : "";
+}
+
 TEST(PropensityModelTest, EveryModelFindsThePlantedSignal) {
   const FeatureTable train = Planted(3000, 1), valid = Planted(1000, 2), test = Planted(2000, 3);
   for (const std::string& name : PropensityModelNames()) {
-    auto model = MakePropensityModel(name + (name == "xgboost" ? ":threads=1" : ""));
+    auto model = MakePropensityModel(name + Boosted(name, ":threads=1"));
     ASSERT_TRUE(model.ok()) << model.status().message();
     ASSERT_TRUE((*model)->Fit(train, &valid).ok()) << name;
     std::vector<double> p;
@@ -149,7 +156,7 @@ TEST(PropensityModelTest, EveryModelFindsThePlantedSignal) {
 TEST(PropensityModelTest, ContributionsAddUpToTheScoreAndBlameTheSignal) {
   const FeatureTable train = Planted(3000, 4), rows = Planted(200, 5);
   for (const std::string& name : PropensityModelNames()) {
-    auto model = MakePropensityModel(name + (name == "xgboost" ? ":threads=1,rounds=50" : ""));
+    auto model = MakePropensityModel(name + Boosted(name, name == "xgboost" ? ":threads=1,rounds=50" : ":threads=1"));
     ASSERT_TRUE(model.ok());
     ASSERT_TRUE((*model)->Fit(train, nullptr).ok()) << name;
     std::vector<double> p;
@@ -214,12 +221,82 @@ TEST(PropensityModelTest, XgboostStopsEarlyOnValidation) {
   EXPECT_LT(kept, 200);
 }
 
+// "K rounds kept of R run (best validation AUC 0.xxxx)" -> {K, R, auc}.
+struct Stopped {
+  int kept = 0, run = 0;
+  double auc = -1;
+};
+Stopped ParseStopped(const std::string& summary) {
+  Stopped s;
+  std::sscanf(summary.c_str(), "%d rounds kept of %d run (best validation AUC %lf", &s.kept, &s.run, &s.auc);
+  return s;
+}
+
+TEST(PropensityModelTest, XgboostPatienceIsEarlyStopRounds) {
+  const FeatureTable train = Planted(2000, 6), valid = Planted(1000, 7);
+  for (int patience : {3, 10}) {
+    auto model = MakePropensityModel("xgboost:eta=0.3,rounds=1000,threads=1,early_stop=" + std::to_string(patience));
+    ASSERT_TRUE(model.ok());
+    ASSERT_TRUE((*model)->Fit(train, &valid).ok());
+    const Stopped s = ParseStopped((*model)->FitSummary());
+    ASSERT_GT(s.kept, 0) << (*model)->FitSummary();
+    ASSERT_LT(s.run, 1000) << (*model)->FitSummary();
+    // Boosting stops exactly `patience` rounds after the best one, no later.
+    EXPECT_EQ(s.run - s.kept, patience) << (*model)->FitSummary();
+    // The kept trees are the best round's: their validation AUC is the one
+    // early stopping saw (kept incrementally, one tree's margin at a time).
+    std::vector<double> p;
+    ASSERT_TRUE((*model)->Predict(valid, p).ok());
+    EXPECT_NEAR(RocAuc(valid.label, p), s.auc, 6e-5) << (*model)->FitSummary();
+  }
+  // Without validation rows there is nothing to stop on: every round runs.
+  auto model = MakePropensityModel("xgboost:rounds=25,threads=1");
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE((*model)->Fit(train, nullptr).ok());
+  EXPECT_EQ((*model)->FitSummary(), "25 rounds");
+}
+
+TEST(PropensityModelTest, XgboostGrowsByLeavesWhenAsked) {
+  const FeatureTable train = Planted(2000, 6), valid = Planted(1000, 7);
+  auto model = MakePropensityModel("xgboost:depth=0,leaves=7,threads=1");
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE((*model)->Fit(train, &valid).ok());
+  std::vector<double> p;
+  ASSERT_TRUE((*model)->Predict(valid, p).ok());
+  EXPECT_GT(RocAuc(valid.label, p), 0.82);
+  // No depth limit and no leaf limit would grow each tree without bound.
+  EXPECT_FALSE(MakePropensityModel("xgboost:depth=0").ok());
+}
+
+TEST(PropensityModelTest, BlendIsNeverWorseOnValidationThanItsParts) {
+  // x0 linear, plus a step in x2 the trees see and the line does not.
+  FeatureTable train = Planted(3000, 15), valid = Planted(1500, 16);
+  auto alone = [&](const std::string& spec) {
+    auto m = MakePropensityModel(spec);
+    EXPECT_TRUE(m.ok() && (*m)->Fit(train, &valid).ok());
+    std::vector<double> p;
+    EXPECT_TRUE((*m)->Predict(valid, p).ok());
+    return RocAuc(valid.label, p);
+  };
+  const double xgb = alone("xgboost:threads=1"), logistic = alone("logistic");
+  auto blend = MakePropensityModel("blend:threads=1");
+  ASSERT_TRUE(blend.ok());
+  ASSERT_TRUE((*blend)->Fit(train, &valid).ok());
+  std::vector<double> p;
+  ASSERT_TRUE((*blend)->Predict(valid, p).ok());
+  // The weight grid holds 0 and 1 (either part alone), so the chosen weight
+  // cannot do worse on the rows it was chosen on.
+  EXPECT_GE(RocAuc(valid.label, p), std::max(xgb, logistic) - 1e-9) << (*blend)->FitSummary();
+  EXPECT_NE((*blend)->FitSummary().find("on xgboost"), std::string::npos);
+  EXPECT_FALSE(MakePropensityModel("blend:depth=3,rounds=5").ok());  // unknown parameter named
+}
+
 TEST(PropensityModelTest, SavedModelsScoreTheSame) {
   const FeatureTable train = Planted(1500, 8), rows = Planted(300, 9);
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "omni_propensity_save_test";
   std::filesystem::create_directories(dir);
   for (const std::string& name : PropensityModelNames()) {
-    auto a = MakePropensityModel(name + (name == "xgboost" ? ":threads=1,rounds=30" : ""));
+    auto a = MakePropensityModel(name + Boosted(name, name == "xgboost" ? ":threads=1,rounds=30" : ":threads=1"));
     ASSERT_TRUE(a.ok());
     ASSERT_TRUE((*a)->Fit(train, nullptr).ok());
     const std::string path = (dir / (name + ".model")).string();
@@ -341,6 +418,73 @@ TEST(PropensityTrainingTest, TrainSaveLoadScore) {
   ASSERT_FALSE(up.empty());
   EXPECT_EQ(up[0].feature, "signal");
   std::filesystem::remove_all(dir);
+}
+
+// The test rows measure; they must never steer. With the test part fixed by
+// --test-cutoff (so the split itself does not look at labels), scrambling the
+// test labels must leave every choice made on validation unchanged: rounds
+// kept, calibrator, threshold, validation AUC and the chosen model.
+TEST(PropensityTrainingTest, TestLabelsNeverInfluenceAChoice) {
+  FeatureTable t = Planted(4500, 13);
+  for (int64_t r = 0; r < t.rows(); ++r) t.cutoff_ms[r] = (r % 3) * 1000;  // test = cutoff 2000
+  FeatureTable scrambled = t;
+  std::mt19937_64 rng(99);
+  for (int64_t r = 0; r < t.rows(); ++r) {
+    if (t.cutoff_ms[r] == 2000) scrambled.label[r] = rng() % 2 ? 1.0f : 0.0f;
+  }
+  TrainOptions o;
+  o.specs = {"xgboost:threads=1", "logistic", "tree", "naive-bayes", "blend:threads=1"};
+  o.split.test_cutoff_ms = 2000;
+  auto a = TrainPropensity(t, o);
+  auto b = TrainPropensity(scrambled, o);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->models.size(), b->models.size());
+  EXPECT_EQ(a->best, b->best);
+  for (size_t i = 0; i < a->models.size(); ++i) {
+    const ModelResult &x = a->models[i], &y = b->models[i];
+    EXPECT_EQ(x.fit_summary, y.fit_summary) << x.spec;
+    EXPECT_DOUBLE_EQ(x.validation_auc, y.validation_auc) << x.spec;
+    EXPECT_EQ(x.calibration.calibrator.method(), y.calibration.calibrator.method()) << x.spec;
+    EXPECT_DOUBLE_EQ(x.test.threshold, y.test.threshold) << x.spec;
+    // ...while the test metrics do see the scrambled labels.
+    EXPECT_GT(x.test.roc_auc, 0.8) << x.spec;
+    EXPECT_LT(y.test.roc_auc, 0.6) << x.spec;
+  }
+}
+
+TEST(PropensityTrainingTest, NoRefitKeepsTheModelFittedOnTrainOnly) {
+  FeatureTable t = Planted(3000, 14);
+  for (int64_t r = 0; r < t.rows(); ++r) t.cutoff_ms[r] = (r % 3) * 1000;
+  TrainOptions o;
+  o.specs = {"xgboost:threads=1"};
+  o.split.test_cutoff_ms = 2000;
+  o.refit = false;
+  auto r = TrainPropensity(t, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->models[0].fit_summary.find("refit"), std::string::npos) << r->models[0].fit_summary;
+  // The same as fitting by hand on the train rows with validation stopping.
+  auto split = SplitRows(t, o.split);
+  ASSERT_TRUE(split.ok());
+  const FeatureTable train = Subset(t, split->train), valid = Subset(t, split->validation);
+  auto model = MakePropensityModel("xgboost:threads=1");
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE((*model)->Fit(train, &valid).ok());
+  std::vector<double> by_hand, trained;
+  ASSERT_TRUE((*model)->Predict(t, by_hand).ok());
+  ASSERT_TRUE(r->fitted[0]->Predict(t, trained).ok());
+  for (int64_t i = 0; i < t.rows(); ++i) ASSERT_DOUBLE_EQ(by_hand[i], trained[i]) << i;
+
+  // With the refit (the default), the final model learns from train +
+  // validation with the rounds early stopping kept: its predictions differ.
+  o.refit = true;
+  auto refit = TrainPropensity(t, o);
+  ASSERT_TRUE(refit.ok());
+  EXPECT_NE(refit->models[0].fit_summary.find("refit on train+validation"), std::string::npos);
+  EXPECT_EQ(ParseStopped(refit->models[0].fit_summary).kept, ParseStopped(r->models[0].fit_summary).kept);
+  ASSERT_TRUE(refit->fitted[0]->Predict(t, trained).ok());
+  int64_t differ = 0;
+  for (int64_t i = 0; i < t.rows(); ++i) differ += by_hand[i] != trained[i];
+  EXPECT_GT(differ, t.rows() / 2);
 }
 
 }  // namespace

@@ -55,7 +55,8 @@ struct ModelResult {
   std::string error;        // non-empty when fitting failed (other models still run)
   std::string fit_summary;
   std::string file;         // artefact file name (set by SaveTraining / LoadTraining)
-  double fit_seconds = 0;
+  double fit_seconds = 0;      // wall time of Fit (+ Refit)
+  double fit_cpu_seconds = 0;  // CPU time of the same, every thread of the process
   double validation_auc = 0;  // raw scores on validation: the selection criterion
   CalibrationChoice calibration;
   BinaryMetrics test;         // calibrated scores on the test rows
