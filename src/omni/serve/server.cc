@@ -219,6 +219,14 @@ class Api {
     return Status::Ok();
   }
 
+  // What the dashboard's overview counts customers with: the resolution
+  // being served (reloaded with it).
+  DashboardIdentity CurrentIdentity() const {
+    std::shared_ptr<const ServingState> state = state_.Get();
+    if (!state) return {};
+    return {state->directory, state->identity_version};
+  }
+
   void Register(httplib::Server& server) {
     using Handler = void (Api::*)(const httplib::Request&, httplib::Response&);
     const std::map<std::string_view, Handler> handlers = {
@@ -950,7 +958,7 @@ Status Serve(const ServerOptions& options) {
   server.set_keep_alive_max_count(100000);
   server.set_tcp_nodelay(true);
   api.Register(server);
-  AddDashboardRoutes(server, DashboardOptions{options.data_dir, options.ui_dir});
+  AddDashboardRoutes(server, DashboardOptions{options.data_dir, options.ui_dir, [&api] { return api.CurrentIdentity(); }});
 
   int bound = port;
   if (port == 0) {
