@@ -23,6 +23,7 @@
 #include "omni/profile/profile_store.h"
 #include "omni/profile/rfm.h"
 #include "omni/profile/segment_expression.h"
+#include "omni/profile/segment_sizing.h"
 #include "omni/store/sqlite_sql.h"
 
 namespace omni::serve {
@@ -408,7 +409,6 @@ StatusOr<std::string> DashboardData::Rfm() {
                                                          std::string(r.Text(2)), "", std::nullopt, 0});
                                      return true;
                                    }));
-  int64_t total = 0;
   if (!segments.empty()) {
     OMNI_ASSIGN_OR_RETURN(ingest::IngestConfig config, ingest::LoadIngestConfig(data_dir_));
     profile::ProfileFields fields(config.channels);
@@ -422,15 +422,10 @@ StatusOr<std::string> DashboardData::Rfm() {
     }
     OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::Sql> scan_sql, OpenReadOnly(data_dir_));
     OMNI_ASSIGN_OR_RETURN(std::unique_ptr<profile::ProfileStore> store, profile::ProfileStore::Over(std::move(scan_sql)));
-    profile::ProfileFields::Row row(fields);
-    OMNI_RETURN_IF_ERROR(store->ScanProfiles([&](const profile::Profile& p) {
-      row.Reset(&p);
-      ++total;
-      for (Segment& s : segments) {
-        if (s.compiled && s.compiled->Matches(row)) ++s.size;
-      }
-      return true;
-    }));
+    std::vector<const profile::SegmentExpression*> expressions;
+    for (const Segment& s : segments) expressions.push_back(s.compiled ? &*s.compiled : nullptr);
+    OMNI_ASSIGN_OR_RETURN(profile::SegmentSizes sized, profile::SizeSegments(*store, fields, expressions));
+    for (size_t i = 0; i < segments.size(); ++i) segments[i].size = sized.sizes[i];
   }
   w.Key("segments").BeginArray();
   for (const Segment& s : segments) {

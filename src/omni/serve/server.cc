@@ -33,6 +33,7 @@
 #include "omni/profile/profile_fields.h"
 #include "omni/profile/profile_store.h"
 #include "omni/profile/segment_expression.h"
+#include "omni/profile/segment_sizing.h"
 #include "omni/profile/segments_store.h"
 #include "omni/serve/api_keys.h"
 #include "omni/serve/customer_view.h"
@@ -801,15 +802,13 @@ class Api {
       }
     }
     if (!to_size.empty()) {
-      profile::ProfileFields::Row prow(fields);
-      OMNI_RETURN_IF_ERROR(r.profiles->ScanProfiles([&](const profile::Profile& p) {
-        prow.Reset(&p);
-        for (SegmentRow* s : to_size) {
-          if (s->expression->Matches(prow)) ++s->size;
-        }
-        return true;
-      }));
-      for (SegmentRow* s : to_size) segment_sizes_[s->definition.expression] = s->size;
+      std::vector<const profile::SegmentExpression*> expressions;
+      for (SegmentRow* s : to_size) expressions.push_back(&*s->expression);
+      OMNI_ASSIGN_OR_RETURN(profile::SegmentSizes sized, profile::SizeSegments(*r.profiles, fields, expressions));
+      for (size_t i = 0; i < to_size.size(); ++i) {
+        to_size[i]->size = sized.sizes[i];
+        segment_sizes_[to_size[i]->definition.expression] = sized.sizes[i];
+      }
     }
     return Status::Ok();
   }
