@@ -9,6 +9,7 @@
 #include "omni/serve/dashboard.h"
 
 #include <httplib.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "omni/serve/dashboard_data.h"
 #include "omni/serve/http_error.h"
@@ -129,6 +131,23 @@ class OverviewIndex {
   // The widest window the page offers.
   static constexpr int kCoverDays = 366;
 
+  ~OverviewIndex() {
+    if (warm_.joinable()) warm_.join();
+  }
+
+  // Counts the widest window once on a thread of its own as the server
+  // starts, so the first marketer to open the page does not wait for a year
+  // of events to be read (seconds on a large store). A request arriving
+  // meanwhile waits for it rather than counting twice.
+  void WarmUp(std::string data_dir, std::function<DashboardIdentity()> identity) {
+    warm_ = std::thread([this, data_dir = std::move(data_dir), identity = std::move(identity)] {
+      StatusOr<DashboardData> data = DashboardData::Open(data_dir);
+      if (!data.ok()) return;  // no store yet: the page says so when asked
+      StatusOr<std::string> counted = Overview(*data, kCoverDays, identity());
+      if (!counted.ok()) spdlog::warn("dashboard: overview not counted ahead: {}", counted.status().ToString());
+    });
+  }
+
   StatusOr<std::string> Overview(DashboardData& data, int days, const DashboardIdentity& identity) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!counts_ || identity.version != version_ || identity.directory != directory_) {
@@ -147,6 +166,7 @@ class OverviewIndex {
   std::unique_ptr<OverviewCounts> counts_;
   std::string version_;
   std::shared_ptr<const identity::CustomerDirectory> directory_;
+  std::thread warm_;
 };
 
 int IntParam(const httplib::Request& req, const char* name, int fallback, Status* error) {
@@ -226,6 +246,7 @@ void AddDashboardRoutes(httplib::Server& server, const DashboardOptions& options
                return cache->Get("overview/" + std::to_string(days), version + "/" + current.version,
                                  [&] { return overview->Overview(d, days, current); });
              }));
+  if (options.identity) overview->WarmUp(data_dir, options.identity);
   server.Get("/v1/dashboard/rfm", json([cache](DashboardData& d, const httplib::Request&, Status*) -> StatusOr<std::string> {
                OMNI_ASSIGN_OR_RETURN(std::string version, d.ProfilesVersion());
                return cache->Get("rfm", version, [&] { return d.Rfm(); });
