@@ -182,6 +182,14 @@ TEST_F(DashboardDataTest, OverviewGroupsByShopLocalDayAndCountsTheFunnel) {
   EXPECT_TRUE(w["customers"]["view"].is_null());
   EXPECT_EQ(std::string_view(w["shown"]["view"]), "<10");
   EXPECT_EQ(std::string_view(o["people"]["basis"]), "identifiers") << "no resolution yet";
+  // Daily active: nobody on 02-28 (0 is shown: it describes no one), one person on each other day (< k).
+  auto active = simdjson::dom::array(o["active_per_day"]["total"]);
+  ASSERT_EQ(active.size(), 3u);
+  EXPECT_EQ(int64_t(active.at(0)), 0);
+  EXPECT_TRUE(active.at(1).is_null());
+  EXPECT_TRUE(active.at(2).is_null());
+  EXPECT_TRUE(o["totals"]["customers"].is_null());
+  EXPECT_EQ(std::string_view(o["totals"]["customers_shown"]), "<10");
   EXPECT_EQ(int64_t(w["orders"]), 1);
   EXPECT_DOUBLE_EQ(double(w["sales"]), 25.0);
   EXPECT_EQ(int64_t(o["store"]["events"]), 7);
