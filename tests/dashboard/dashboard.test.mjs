@@ -170,6 +170,15 @@ try {
   const stagesOk = [...ov.funnel, ov.funnel_all_channels].every(f => ['view', 'add_to_cart', 'purchase'].every(s =>
     f.customers[s] === null || (f.customers[s] <= f.events[s] && f.customers[s] <= ov.totals.customers)));
   check(stagesOk && ov.funnel_all_channels.customers.view > 0, 'overview: funnel customers ≤ events per stage, ≤ window customers');
+  // Against an independent count: over a window holding the whole history
+  // (the generator writes 365 days), the people the overview saw must be the
+  // profile build's customers, and those who bought its buyers — the profile
+  // builder attributes events to customers on its own code path.
+  r = await get('/v1/dashboard/overview?days=366', { Authorization: 'Bearer ' + key });
+  const year = JSON.parse(r.body);
+  check(year.totals.customers === year.customers.total && year.funnel_all_channels.customers.purchase === year.customers.buyers,
+    `overview over the whole history: ${year.totals.customers} customers and ${year.funnel_all_channels.customers.purchase} buyers, ` +
+    `the profile build: ${year.customers.total} and ${year.customers.buyers}`);
   const dayTotals = ov.active_per_day.total.map((t, i) => [t, Math.max(...ov.channels.map(ch => ov.active_per_day.by_channel[ch][i] || 0))]);
   check(dayTotals.every(([t, most]) => t === null || (t >= most && t <= ov.totals.customers)),
     'overview: each day\'s total active customers ≥ any one channel\'s and ≤ the window\'s');

@@ -215,13 +215,14 @@ void OverviewCounts::Write(JsonWriter& w, int days, int64_t k) const {
   std::vector<Funnel> funnel(channels_n);
   Funnel all;
   std::map<std::string, int64_t> currencies;
-  // Per person, one bit per (channel, stage) and per stage across channels
-  // (after the channels' bits), set the first time the window shows it, so
-  // each person counts once per funnel cell without sorting.
-  const size_t bits = 3 * (channels_n + 1), words = (bits + 63) / 64 + 1;  // + the person's "seen" word
+  // Per person, one bit per (channel, stage), one per stage across channels
+  // and one for "active in the window", set the first time the window shows
+  // it, so each person counts once per funnel cell without sorting (one
+  // 64-bit word per person for up to 20 channels).
+  const size_t seen_bit = 3 * (channels_n + 1), words = (seen_bit + 1 + 63) / 64;
   std::vector<uint64_t> marks(static_cast<size_t>(people_->size()) * words, 0);
   auto mark = [&](uint64_t person, size_t bit) {
-    uint64_t& word = marks[person * words + 1 + bit / 64];
+    uint64_t& word = marks[person * words + bit / 64];
     const uint64_t m = uint64_t{1} << (bit % 64);
     const bool first = (word & m) == 0;
     word |= m;
@@ -253,10 +254,7 @@ void OverviewCounts::Write(JsonWriter& w, int days, int64_t k) const {
       const bool new_person = i == 0 || (day.touches[i - 1] >> 12) != person;
       if (new_person) ++active_total[slot];
       if (new_person || ((day.touches[i - 1] >> 4) & 0xFF) != ch) ++active[ch][slot];
-      if (marks[person * words] == 0) {
-        marks[person * words] = 1;
-        ++window_people;
-      }
+      if (mark(person, seen_bit)) ++window_people;
       if (stage > 0) {
         if (mark(person, 3 * ch + stage - 1)) ++funnel[ch].people[stage - 1];
         if (mark(person, 3 * channels_n + stage - 1)) ++all.people[stage - 1];
