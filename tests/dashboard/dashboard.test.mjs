@@ -160,6 +160,28 @@ try {
   check(r.status === 400 && JSON.parse(r.body).error.code === 'invalid_argument', 'a bad parameter is a 400 in the API error shape');
   r = await get('/v1/dashboard/overview?days=30', { Authorization: 'Bearer ' + key });
   check(r.status === 200 && JSON.parse(r.body).dates.length === 30, 'a read key gets the overview JSON (30 days)');
+  // The funnel and daily actives count resolved customers: never more people
+  // than events at a stage, never more active people on a day than in the
+  // window, and one person in several channels counts once in the total.
+  const ov = JSON.parse(r.body);
+  check(ov.people.basis === 'customers', `overview counts resolved customers (${ov.people.basis})`);
+  check(ov.active_per_day.total.length === 30 && ov.active_per_day.total.some(v => v > 0),
+    'overview: daily active customers for each of the 30 days');
+  const stagesOk = [...ov.funnel, ov.funnel_all_channels].every(f => ['view', 'add_to_cart', 'purchase'].every(s =>
+    f.customers[s] === null || (f.customers[s] <= f.events[s] && f.customers[s] <= ov.totals.customers)));
+  check(stagesOk && ov.funnel_all_channels.customers.view > 0, 'overview: funnel customers ≤ events per stage, ≤ window customers');
+  // Against an independent count: over a window holding the whole history
+  // (the generator writes 365 days), the people the overview saw must be the
+  // profile build's customers, and those who bought its buyers — the profile
+  // builder attributes events to customers on its own code path.
+  r = await get('/v1/dashboard/overview?days=366', { Authorization: 'Bearer ' + key });
+  const year = JSON.parse(r.body);
+  check(year.totals.customers === year.customers.total && year.funnel_all_channels.customers.purchase === year.customers.buyers,
+    `overview over the whole history: ${year.totals.customers} customers and ${year.funnel_all_channels.customers.purchase} buyers, ` +
+    `the profile build: ${year.customers.total} and ${year.customers.buyers}`);
+  const dayTotals = ov.active_per_day.total.map((t, i) => [t, Math.max(...ov.channels.map(ch => ov.active_per_day.by_channel[ch][i] || 0))]);
+  check(dayTotals.every(([t, most]) => t === null || (t >= most && t <= ov.totals.customers)),
+    'overview: each day\'s total active customers ≥ any one channel\'s and ≤ the window\'s');
 
   // ------------------------------------------------------------------ browser
   browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--font-render-hinting=none'] });
@@ -198,8 +220,13 @@ try {
   check(await page.evaluate(() => sessionStorage.getItem('omni.apiKey') !== null), 'the key is kept in sessionStorage');
   check((await page.title()).includes('全渠道营销看板'), 'the title renders in Chinese');
 
-  await open('overview', ['chart-events-per-day', 'chart-funnel', 'chart-orders-per-day']);
+  await open('overview', ['chart-events-per-day', 'chart-active-per-day', 'chart-funnel', 'chart-orders-per-day']);
   check(await page.locator('#page table tbody tr').count() >= 3, 'overview: the funnel table lists channels');
+  check((await page.locator('#page table tbody tr').last().textContent()).includes('全渠道'),
+    'overview: the funnel table ends with the all-channel row');
+  const activeSeries = await page.evaluate(() => window.echarts.getInstanceByDom(document.getElementById('chart-active-per-day'))
+    .getOption().series.map(s => s.name));
+  check(activeSeries[0] === 'all channels' && activeSeries.length >= 3, `overview: daily active chart has the total and per-channel lines (${activeSeries.join(', ')})`);
   await shoot('overview');
 
   await open('rfm', ['chart-rfm-grid', 'chart-rfm-groups', 'chart-segments']);

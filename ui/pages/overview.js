@@ -1,6 +1,7 @@
 // Overview: what happened across channels lately — events per channel per
-// day, orders and sales per day, the view → cart → purchase funnel per
-// channel, and active customers from the latest profile build.
+// day, daily active customers, orders and sales per day, the view → cart →
+// purchase funnel per channel in distinct customers, and active customers
+// from the latest profile build.
 import { api, h, chart, card, kpis, table, fmt, notice, disposeCharts } from '../lib.js';
 
 let days = 30;
@@ -14,6 +15,10 @@ export async function render(main) {
   } },
     [7, 30, 90, 365].map(n => h('option', { value: n, selected: n === days }, `last ${n} days`)));
   const c = d.customers;
+  const k = '<' + d.min_group_size;
+  // "customers" are One-ID customers once identities are resolved, else
+  // identifiers (the server says which).
+  const people = d.people.basis === 'customers' ? 'customers' : 'identifiers';
   const head = [
     h('h1', {}, 'Overview 概览'),
     h('p', { class: 'lead' },
@@ -24,26 +29,40 @@ export async function render(main) {
       ['Events in window', fmt.int(d.totals.events)],
       ['Orders in window', fmt.int(d.totals.orders)],
       ['Sales in window' + (d.totals.currency ? ` (${d.totals.currency})` : ''), fmt.num(d.totals.sales)],
-      ['Active customers, 7 days', c ? fmt.count(c.active_7d, '<' + d.min_group_size) : '–'],
-      ['Active customers, 30 days', c ? fmt.count(c.active_30d, '<' + d.min_group_size) : '–'],
-      ['Customers (One-ID)', c ? fmt.count(c.total, '<' + d.min_group_size) : '–'],
+      [`Active ${people} in window`, fmt.count(d.totals.customers, d.totals.customers_shown)],
+      ['Active customers, 7 days', c ? fmt.count(c.active_7d, k) : '–'],
+      ['Active customers, 30 days', c ? fmt.count(c.active_30d, k) : '–'],
+      ['Customers (One-ID)', c ? fmt.count(c.total, k) : '–'],
       ['Quarantined records', fmt.int(d.store.quarantined)],
     ]),
   ];
   if (!c) head.push(notice(d.note));
-  else head.push(h('p', { class: 'lead' }, `Customers as of the profile build of ${fmt.time(c.as_of)}; buyers ${fmt.count(c.buyers, '<' + d.min_group_size)}, of whom bought in the last 30 days: ${fmt.count(c.buyers_30d, '<' + d.min_group_size)}.`));
+  else head.push(h('p', { class: 'lead' }, `Customers as of the profile build of ${fmt.time(c.as_of)}; buyers ${fmt.count(c.buyers, k)}, of whom bought in the last 30 days: ${fmt.count(c.buyers_30d, k)}.`));
+  const basis = h('p', { class: 'lead', id: 'people-basis' }, `Funnel and daily active counts are ${d.people.note}.`);
+  if (d.people.basis !== 'customers') head.push(notice(basis.textContent));
+  else head.push(basis);
 
   const perDay = h('div', { class: 'chart tall', id: 'chart-events-per-day' });
+  const active = h('div', { class: 'chart', id: 'chart-active-per-day' });
   const funnel = h('div', { class: 'chart', id: 'chart-funnel' });
   const sales = h('div', { class: 'chart', id: 'chart-orders-per-day' });
-  const funnelRows = d.funnel.map(f => [f.channel, fmt.int(f.view), fmt.int(f.add_to_cart), fmt.int(f.purchase),
-    f.view ? fmt.pct(f.add_to_cart / f.view) : '–', f.add_to_cart ? fmt.pct(f.purchase / f.add_to_cart) : '–',
+  const rows = [...d.funnel, Object.assign({ channel: 'all channels 全渠道' }, d.funnel_all_channels)];
+  const rate = (a, b) => (a !== null && b ? fmt.pct(a / b) : '–');
+  const funnelRows = rows.map(f => [f.channel,
+    fmt.count(f.customers.view, f.shown.view), fmt.count(f.customers.add_to_cart, f.shown.add_to_cart),
+    fmt.count(f.customers.purchase, f.shown.purchase),
+    rate(f.customers.add_to_cart, f.customers.view), rate(f.customers.purchase, f.customers.add_to_cart),
+    rate(f.customers.purchase, f.customers.view),
+    fmt.int(f.events.view), fmt.int(f.events.add_to_cart), fmt.int(f.events.purchase),
     fmt.int(f.orders), fmt.num(f.sales)]);
   main.replaceChildren(...head, h('div', { class: 'grid' },
     h('section', { class: 'card wide' }, h('h2', {}, 'Events per channel per day'), perDay),
-    card('Funnel per channel: view → add to cart → purchase', funnel,
-      table(['channel', 'views', 'cart adds', 'purchase lines', 'view→cart', 'cart→purchase', 'orders', 'sales'],
-        funnelRows, [1, 2, 3, 4, 5, 6, 7])),
+    h('section', { class: 'card wide' }, h('h2', {}, `Daily active ${people} 日活 (distinct per day, total and per channel)`), active),
+    h('section', { class: 'card wide' }, h('h2', {}, `Funnel per channel in ${people}: viewed → added to cart → bought`), funnel,
+      h('p', { class: 'lead' }, `Each stage counts the ${people} who did it in the window, whatever else they did: store buyers rarely add to a cart, so across channels more may buy than add to cart.`),
+      table(['channel', 'viewed', 'carted', 'bought', 'view→cart', 'cart→buy', 'view→buy',
+        'view events', 'cart events', 'purchase lines', 'orders', 'sales'],
+        funnelRows, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])),
     card('Orders and sales per day', sales)));
 
   if (!d.dates.length) return;
@@ -56,16 +75,27 @@ export async function render(main) {
     yAxis: { type: 'value', name: 'events' },
     series: d.channels.map(ch => ({ name: ch, type: 'bar', stack: 'events', emphasis: { focus: 'series' }, data: d.events_per_day[ch] })),
   });
+  chart(active, {
+    tooltip: { trigger: 'axis' },
+    legend: { type: 'scroll', top: 0 },
+    grid: { left: 50, right: 20, top: 40, bottom: 60 },
+    dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8 }],
+    xAxis: { type: 'category', data: d.dates },
+    yAxis: { type: 'value', name: people },
+    // A count below k is null: a gap in the line, never a zero.
+    series: [{ name: 'all channels', type: 'line', showSymbol: false, lineStyle: { width: 3 }, data: d.active_per_day.total }]
+      .concat(d.channels.map(ch => ({ name: ch, type: 'line', showSymbol: false, data: d.active_per_day.by_channel[ch] }))),
+  });
   chart(funnel, {
     tooltip: { trigger: 'axis' },
     legend: { top: 0 },
     grid: { left: 60, right: 20, top: 36, bottom: 30 },
-    xAxis: { type: 'category', data: d.funnel.map(f => f.channel), axisLabel: { interval: 0 } },
-    yAxis: { type: 'log', name: 'events (log)', logBase: 10, min: 1 },
+    xAxis: { type: 'category', data: rows.map(f => f.channel), axisLabel: { interval: 0 } },
+    yAxis: { type: 'log', name: people + ' (log)', logBase: 10, min: 1 },
     series: [
-      { name: 'view', type: 'bar', barMaxWidth: 24, data: d.funnel.map(f => f.view || null) },
-      { name: 'add_to_cart', type: 'bar', barMaxWidth: 24, data: d.funnel.map(f => f.add_to_cart || null) },
-      { name: 'purchase', type: 'bar', barMaxWidth: 24, data: d.funnel.map(f => f.purchase || null) },
+      { name: 'viewed', type: 'bar', barMaxWidth: 24, data: rows.map(f => f.customers.view || null) },
+      { name: 'added to cart', type: 'bar', barMaxWidth: 24, data: rows.map(f => f.customers.add_to_cart || null) },
+      { name: 'bought', type: 'bar', barMaxWidth: 24, data: rows.map(f => f.customers.purchase || null) },
     ],
   });
   chart(sales, {

@@ -34,6 +34,7 @@
 #include "omni/profile/profile_store.h"
 #include "omni/profile/scores_store.h"
 #include "omni/profile/segment_expression.h"
+#include "omni/profile/segment_sizing.h"
 #include "omni/profile/segments_store.h"
 #include "omni/store/sqlite_sql.h"
 #include "omni/store/store.h"
@@ -387,19 +388,15 @@ struct Segment {
   int64_t size = 0;
 };
 
-// Sizes every segment in one pass over the profiles.
+// Sizes every segment in one pass over the profiles (profile/segment_sizing.h).
 Status SizeSegments(profile::ProfileStore& profiles, const profile::ProfileFields& fields,
                     std::vector<Segment>& segments, int64_t* total) {
-  profile::ProfileFields::Row row(fields);
-  *total = 0;
-  return profiles.ScanProfiles([&](const Profile& p) {
-    row.Reset(&p);
-    ++*total;
-    for (Segment& s : segments) {
-      if (s.expression && s.expression->Matches(row)) ++s.size;
-    }
-    return true;
-  });
+  std::vector<const profile::SegmentExpression*> expressions;
+  for (const Segment& s : segments) expressions.push_back(s.expression ? &*s.expression : nullptr);
+  OMNI_ASSIGN_OR_RETURN(profile::SegmentSizes sized, profile::SizeSegments(profiles, fields, expressions));
+  for (size_t i = 0; i < segments.size(); ++i) segments[i].size = sized.sizes[i];
+  *total = sized.profiles;
+  return Status::Ok();
 }
 
 StatusOr<Segment> LoadSegment(store::Sql& sql, const profile::ProfileFields& fields, const std::string& name) {

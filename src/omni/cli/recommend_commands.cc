@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "omni/cli/commands.h"
+#include "omni/cli/recommend_training.h"
 #include "omni/ingest/timestamp.h"
 #include "omni/ingest/config_file.h"
 #include "omni/profile/profile_fields.h"
@@ -359,11 +360,13 @@ StatusOr<Baskets> ReadBaskets(const std::string& data_dir) {
   return out;
 }
 
-Status RunTrainFbt(const Context& ctx, const TrainArgs& a) {
-  OMNI_ASSIGN_OR_RETURN(Spec spec, Spec::Parse(a.spec));
+}  // namespace
+
+StatusOr<TrainedRules> TrainTogetherRules(const std::string& data_dir, const std::string& spec_text) {
+  OMNI_ASSIGN_OR_RETURN(Spec spec, Spec::Parse(spec_text));
   OMNI_ASSIGN_OR_RETURN(recommend::FbtOptions options, recommend::ParseFbtOptions(spec));
-  OMNI_ASSIGN_OR_RETURN(Baskets b, ReadBaskets(ctx.data_dir));
-  if (b.baskets.empty()) return FailedPrecondition("no purchases in " + ctx.data_dir + " to build baskets from");
+  OMNI_ASSIGN_OR_RETURN(Baskets b, ReadBaskets(data_dir));
+  if (b.baskets.empty()) return FailedPrecondition("no purchases in " + data_dir + " to build baskets from");
   auto t0 = std::chrono::steady_clock::now();
   OMNI_ASSIGN_OR_RETURN(recommend::FrequentlyBoughtTogether fbt,
                         recommend::FrequentlyBoughtTogether::Mine(b.baskets, static_cast<int32_t>(b.item_ids.size()),
@@ -379,37 +382,36 @@ Status RunTrainFbt(const Context& ctx, const TrainArgs& a) {
     return m.str();
   };
   OMNI_ASSIGN_OR_RETURN(recommend::PublishedModel published,
-                        recommend::PublishModel(ctx.data_dir, "fbt", b.item_ids, meta,
+                        recommend::PublishModel(data_dir, "fbt", b.item_ids, meta,
                                                 [&](const std::string& tmp) { return fbt.Save(tmp); }));
-  if (ctx.json()) {
-    JsonWriter w;
-    w.BeginObject().Key("spec").String(fbt.spec()).Key("version").Int(published.version);
-    w.Key("path").String(published.bin_path);
-    w.Key("baskets").Int(fbt.basket_count()).Key("items").Int(static_cast<int64_t>(b.item_ids.size()));
-    w.Key("min_count").Int(fbt.min_count()).Key("itemsets").Int(static_cast<int64_t>(fbt.itemsets().size()));
-    w.Key("rules").Int(rules).Key("fit_seconds").Double(fit_seconds).EndObject();
-    PrintJson(w);
-  } else {
-    Table t({"train", fbt.spec()});
-    t.AddRow({"version", std::to_string(published.version)});
-    t.AddRow({"artefact", published.bin_path});
-    t.AddRow({"baskets", fmt::format("{} ({} purchase lines, {} items)", fbt.basket_count(), b.purchase_lines,
-                                     b.item_ids.size())});
-    t.AddRow({"min count", std::to_string(fbt.min_count())});
-    t.AddRow({"frequent itemsets", std::to_string(fbt.itemsets().size())});
-    t.AddRow({"rules", std::to_string(rules)});
-    t.AddRow({"fit", Fixed(fit_seconds * 1000, 1) + " ms"});
-    t.Print();
-  }
-  return Status::Ok();
+  TrainedRules out;
+  out.spec = fbt.spec();
+  out.version = published.version;
+  out.path = published.bin_path;
+  out.baskets = fbt.basket_count();
+  out.purchase_lines = b.purchase_lines;
+  out.items = static_cast<int64_t>(b.item_ids.size());
+  out.min_count = fbt.min_count();
+  out.itemsets = static_cast<int64_t>(fbt.itemsets().size());
+  out.rules = rules;
+  out.fit_seconds = fit_seconds;
+  return out;
 }
 
-Status RunTrain(const Context& ctx, const TrainArgs& a) {
-  if (ModelName(a.spec) == "fbt") return RunTrainFbt(ctx, a);
-  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<recommend::Recommender> model, recommend::MakeRecommender(a.spec));
-  OMNI_ASSIGN_OR_RETURN(Loaded l, LoadFromStore(ctx.data_dir, a.half_life_days));
-  OMNI_ASSIGN_OR_RETURN(MatrixValues values, ParseValues(a.values, l.data.log));
-  OMNI_ASSIGN_OR_RETURN(recommend::InteractionMatrix m, recommend::ToMatrix(l.data.log, values));
+StatusOr<TrainedModel> TrainRankingModel(const std::string& data_dir, const std::string& spec,
+                                         const std::string& values_name, double half_life_days) {
+  OMNI_RETURN_IF_ERROR(recommend::MakeRecommender(spec).status());  // a bad spec fails before the store is read
+  OMNI_ASSIGN_OR_RETURN(Loaded l, LoadFromStore(data_dir, half_life_days));
+  return TrainRankingModel(data_dir, spec, l.data, values_name, half_life_days);
+}
+
+StatusOr<TrainedModel> TrainRankingModel(const std::string& data_dir, const std::string& spec,
+                                         const recommend::LoadedInteractions& data, const std::string& values_name,
+                                         double half_life_days) {
+  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<recommend::Recommender> model, recommend::MakeRecommender(spec));
+  if (data.log.rows.empty()) return FailedPrecondition("no events usable for recommendation in " + data_dir);
+  OMNI_ASSIGN_OR_RETURN(MatrixValues values, ParseValues(values_name, data.log));
+  OMNI_ASSIGN_OR_RETURN(recommend::InteractionMatrix m, recommend::ToMatrix(data.log, values));
   auto t0 = std::chrono::steady_clock::now();
   OMNI_RETURN_IF_ERROR(model->Fit(m));
   const double fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -417,27 +419,67 @@ Status RunTrain(const Context& ctx, const TrainArgs& a) {
     JsonWriter w;
     w.BeginObject().Key("spec").String(model->spec()).Key("version").Int(version);
     w.Key("values").String(values == MatrixValues::kBinary ? "binary" : "weight");
-    w.Key("half_life_days").Double(a.half_life_days);
+    w.Key("half_life_days").Double(half_life_days);
     w.Key("customers").Int(m.rows).Key("items").Int(m.cols).Key("interactions").Int(m.nnz());
     w.Key("fit_seconds").Double(fit_seconds).EndObject();
     return w.str();
   };
   OMNI_ASSIGN_OR_RETURN(recommend::PublishedModel published,
-                        recommend::PublishModel(ctx.data_dir, ModelName(a.spec), l.data.item_ids, meta,
+                        recommend::PublishModel(data_dir, ModelName(spec), data.item_ids, meta,
                                                 [&](const std::string& tmp) { return model->Save(tmp); }));
+  TrainedModel out;
+  out.spec = model->spec();
+  out.version = published.version;
+  out.path = published.bin_path;
+  out.customers = m.rows;
+  out.items = m.cols;
+  out.interactions = m.nnz();
+  out.fit_seconds = fit_seconds;
+  return out;
+}
+
+namespace {
+
+Status RunTrainFbt(const Context& ctx, const TrainArgs& a) {
+  OMNI_ASSIGN_OR_RETURN(TrainedRules r, TrainTogetherRules(ctx.data_dir, a.spec));
   if (ctx.json()) {
     JsonWriter w;
-    w.BeginObject().Key("spec").String(model->spec()).Key("version").Int(published.version);
-    w.Key("path").String(published.bin_path);
-    w.Key("customers").Int(m.rows).Key("items").Int(m.cols).Key("interactions").Int(m.nnz());
-    w.Key("fit_seconds").Double(fit_seconds).EndObject();
+    w.BeginObject().Key("spec").String(r.spec).Key("version").Int(r.version);
+    w.Key("path").String(r.path);
+    w.Key("baskets").Int(r.baskets).Key("items").Int(r.items);
+    w.Key("min_count").Int(r.min_count).Key("itemsets").Int(r.itemsets);
+    w.Key("rules").Int(r.rules).Key("fit_seconds").Double(r.fit_seconds).EndObject();
     PrintJson(w);
   } else {
-    Table t({"train", model->spec()});
-    t.AddRow({"version", std::to_string(published.version)});
-    t.AddRow({"artefact", published.bin_path});
-    t.AddRow({"customers × items", fmt::format("{} × {} ({} interactions)", m.rows, m.cols, m.nnz())});
-    t.AddRow({"fit", Fixed(fit_seconds, 2) + " s"});
+    Table t({"train", r.spec});
+    t.AddRow({"version", std::to_string(r.version)});
+    t.AddRow({"artefact", r.path});
+    t.AddRow({"baskets", fmt::format("{} ({} purchase lines, {} items)", r.baskets, r.purchase_lines, r.items)});
+    t.AddRow({"min count", std::to_string(r.min_count)});
+    t.AddRow({"frequent itemsets", std::to_string(r.itemsets)});
+    t.AddRow({"rules", std::to_string(r.rules)});
+    t.AddRow({"fit", Fixed(r.fit_seconds * 1000, 1) + " ms"});
+    t.Print();
+  }
+  return Status::Ok();
+}
+
+Status RunTrain(const Context& ctx, const TrainArgs& a) {
+  if (ModelName(a.spec) == "fbt") return RunTrainFbt(ctx, a);
+  OMNI_ASSIGN_OR_RETURN(TrainedModel m, TrainRankingModel(ctx.data_dir, a.spec, a.values, a.half_life_days));
+  if (ctx.json()) {
+    JsonWriter w;
+    w.BeginObject().Key("spec").String(m.spec).Key("version").Int(m.version);
+    w.Key("path").String(m.path);
+    w.Key("customers").Int(m.customers).Key("items").Int(m.items).Key("interactions").Int(m.interactions);
+    w.Key("fit_seconds").Double(m.fit_seconds).EndObject();
+    PrintJson(w);
+  } else {
+    Table t({"train", m.spec});
+    t.AddRow({"version", std::to_string(m.version)});
+    t.AddRow({"artefact", m.path});
+    t.AddRow({"customers × items", fmt::format("{} × {} ({} interactions)", m.customers, m.items, m.interactions)});
+    t.AddRow({"fit", Fixed(m.fit_seconds, 2) + " s"});
     t.Print();
   }
   return Status::Ok();

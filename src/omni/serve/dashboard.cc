@@ -9,6 +9,7 @@
 #include "omni/serve/dashboard.h"
 
 #include <httplib.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <filesystem>
@@ -17,9 +18,11 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "omni/serve/dashboard_data.h"
 #include "omni/serve/http_error.h"
+#include "omni/serve/overview_counts.h"
 
 namespace omni::serve {
 namespace {
@@ -91,45 +94,80 @@ void SendError(httplib::Response& res, const Status& status, std::string_view fi
 // events, not one per request.
 class PageCache {
  public:
-  using Clock = std::chrono::steady_clock;
-
-  // The cached body for `key` if it was computed at `version`, or less than
-  // `fresh_enough` ago whatever the version; else computes, stores and
-  // returns it. The allowance is for the overview under live ingest: the
-  // event version changes with every committed batch, and a year's window
-  // costs seconds to recount on a large store.
+  // The cached body for `key` if it was computed at `version`; else
+  // computes, stores and returns it.
   StatusOr<std::string> Get(const std::string& key, const std::string& version,
-                            const std::function<StatusOr<std::string>()>& compute,
-                            Clock::duration fresh_enough = Clock::duration::zero()) {
+                            const std::function<StatusOr<std::string>()>& compute) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = entries_.find(key);
-      if (it != entries_.end() &&
-          (it->second.version == version || Clock::now() - it->second.computed < fresh_enough)) {
-        return it->second.body;
-      }
+      if (it != entries_.end() && it->second.version == version) return it->second.body;
     }
     // Computed outside the lock: a slow page never blocks another one. Two
     // requests racing on a new version both compute; the last one stays.
     OMNI_ASSIGN_OR_RETURN(std::string body, compute());
     std::lock_guard<std::mutex> lock(mu_);
     if (entries_.size() > 64) entries_.clear();  // bounded: a few keys per page
-    entries_[key] = {version, Clock::now(), body};
+    entries_[key] = {version, body};
     return body;
   }
 
  private:
   struct Entry {
     std::string version;
-    Clock::time_point computed;
     std::string body;
   };
   std::mutex mu_;
   std::map<std::string, Entry> entries_;
 };
 
-// How stale the overview may be while events keep arriving.
-constexpr auto kOverviewFreshEnough = std::chrono::seconds(10);
+// The overview's counts kept between requests (overview_counts.h): a
+// request reads only the events committed since the previous one, so the
+// page stays current under live ingest without recounting a year of events
+// per batch. A new resolution (or an erasure, which changes it) starts the
+// counts afresh; concurrent requests take turns.
+class OverviewIndex {
+ public:
+  // The widest window the page offers.
+  static constexpr int kCoverDays = 366;
+
+  ~OverviewIndex() {
+    if (warm_.joinable()) warm_.join();
+  }
+
+  // Counts the widest window once on a thread of its own as the server
+  // starts, so the first marketer to open the page does not wait for a year
+  // of events to be read (seconds on a large store). A request arriving
+  // meanwhile waits for it rather than counting twice.
+  void WarmUp(std::string data_dir, std::function<DashboardIdentity()> identity) {
+    warm_ = std::thread([this, data_dir = std::move(data_dir), identity = std::move(identity)] {
+      StatusOr<DashboardData> data = DashboardData::Open(data_dir);
+      if (!data.ok()) return;  // no store yet: the page says so when asked
+      StatusOr<std::string> counted = Overview(*data, kCoverDays, identity());
+      if (!counted.ok()) spdlog::warn("dashboard: overview not counted ahead: {}", counted.status().ToString());
+    });
+  }
+
+  StatusOr<std::string> Overview(DashboardData& data, int days, const DashboardIdentity& identity) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!counts_ || identity.version != version_ || identity.directory != directory_) {
+      OMNI_ASSIGN_OR_RETURN(identity::IdentityConfig config, data.LoadIdentityConfig());
+      counts_ = std::make_unique<OverviewCounts>(identity.directory, std::move(config), kCoverDays);
+      version_ = identity.version;
+      directory_ = identity.directory;
+    }
+    StatusOr<std::string> out = data.Overview(days, *counts_);
+    if (!out.ok()) counts_.reset();  // half-added counts are not trusted: start afresh next time
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unique_ptr<OverviewCounts> counts_;
+  std::string version_;
+  std::shared_ptr<const identity::CustomerDirectory> directory_;
+  std::thread warm_;
+};
 
 int IntParam(const httplib::Request& req, const char* name, int fallback, Status* error) {
   if (!req.has_param(name)) return fallback;
@@ -150,6 +188,7 @@ void AddDashboardRoutes(httplib::Server& server, const DashboardOptions& options
   const fs::path root = options.ui_dir;
   const std::string data_dir = options.data_dir;
   auto cache = std::make_shared<PageCache>();
+  auto overview = std::make_shared<OverviewIndex>();
 
   // /ui → /ui/ so the pages' relative URLs (app.js, vendor/...) resolve.
   server.Get("/ui", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/ui/", 308); });
@@ -190,15 +229,24 @@ void AddDashboardRoutes(httplib::Server& server, const DashboardOptions& options
     };
   };
 
-  server.Get("/v1/dashboard/overview",
-             json([cache](DashboardData& d, const httplib::Request& req, Status* err) -> StatusOr<std::string> {
+  server.Get("/v1/dashboard/overview", json([cache, overview, identity = options.identity](
+                                                DashboardData& d, const httplib::Request& req,
+                                                Status* err) -> StatusOr<std::string> {
                const int days = IntParam(req, "days", 30, err);
                if (!err->ok()) return *err;
                if (days < 1 || days > 366) return InvalidArgument("days must be between 1 and 366");
                OMNI_ASSIGN_OR_RETURN(std::string version, d.EventsVersion());
-               return cache->Get("overview/" + std::to_string(days), version, [&] { return d.Overview(days); },
-                                 kOverviewFreshEnough);
+               if (!identity) {
+                 // No server state to share: count afresh, cached per version.
+                 OMNI_ASSIGN_OR_RETURN(std::string resolution, d.IdentityVersion());
+                 return cache->Get("overview/" + std::to_string(days), version + "/" + resolution,
+                                   [&] { return d.Overview(days); });
+               }
+               DashboardIdentity current = identity();
+               return cache->Get("overview/" + std::to_string(days), version + "/" + current.version,
+                                 [&] { return overview->Overview(d, days, current); });
              }));
+  if (options.identity) overview->WarmUp(data_dir, options.identity);
   server.Get("/v1/dashboard/rfm", json([cache](DashboardData& d, const httplib::Request&, Status*) -> StatusOr<std::string> {
                OMNI_ASSIGN_OR_RETURN(std::string version, d.ProfilesVersion());
                return cache->Get("rfm", version, [&] { return d.Rfm(); });

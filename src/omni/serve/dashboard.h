@@ -3,7 +3,11 @@
 // from under /v1/dashboard/*.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
+
+#include "omni/identity/identity.h"
 
 namespace httplib {
 class Server;
@@ -11,9 +15,19 @@ class Server;
 
 namespace omni::serve {
 
+// The One-ID resolution the server is serving, so the overview counts the
+// same customers as the API without loading the directory per request.
+struct DashboardIdentity {
+  std::shared_ptr<const identity::CustomerDirectory> directory;  // null: none resolved
+  std::string version;  // changes whenever the resolution does
+};
+
 struct DashboardOptions {
   std::string data_dir;  // the omni data directory (SQLite store and friends)
   std::string ui_dir;    // the folder holding index.html, the pages' JS/CSS and echarts.min.js
+  // The current resolution; when empty, the overview loads the stored one
+  // itself.
+  std::function<DashboardIdentity()> identity;
 };
 
 // Registers GET /ui and /ui/* (static files; public: the pages hold no data)

@@ -10,10 +10,12 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <unordered_map>
 #include <sstream>
 #include <vector>
 
 #include "omni/common/json_writer.h"
+#include "omni/identity/identity.h"
 #include "omni/ingest/config_file.h"
 #include "omni/ingest/timestamp.h"
 #include "omni/profile/k_anonymity.h"
@@ -21,6 +23,7 @@
 #include "omni/profile/profile_store.h"
 #include "omni/profile/rfm.h"
 #include "omni/profile/segment_expression.h"
+#include "omni/profile/segment_sizing.h"
 #include "omni/store/sqlite_sql.h"
 
 namespace omni::serve {
@@ -40,8 +43,6 @@ StatusOr<std::unique_ptr<store::Sql>> OpenReadOnly(const std::string& data_dir) 
   options.busy_timeout_ms = 2000;
   return store::OpenSqliteSql(data_dir, options);
 }
-
-std::string DateOfDay(int64_t day) { return ingest::FormatTimestamp(day * kDayMs, 0).substr(0, 10); }
 
 std::string Time(int64_t ts_ms) { return ts_ms == 0 ? std::string() : ingest::FormatTimestamp(ts_ms, 0); }
 
@@ -166,9 +167,44 @@ StatusOr<std::string> DashboardData::ProfilesVersion() {
   return v;
 }
 
+StatusOr<std::string> DashboardData::IdentityVersion() {
+  OMNI_ASSIGN_OR_RETURN(bool resolved, HasTable("identity_state"));
+  if (!resolved) return std::string("none");
+  std::string v = "none";
+  OMNI_RETURN_IF_ERROR(sql_->Query("SELECT watermark, generation FROM identity_state WHERE id = 1", {},
+                                   [&](const store::SqlRow& r) {
+                                     v = "w" + std::to_string(r.Int(0)) + "g" + std::to_string(r.Int(1));
+                                     return false;
+                                   }));
+  return v;
+}
+
+StatusOr<identity::IdentityConfig> DashboardData::LoadIdentityConfig() const {
+  return identity::LoadIdentityConfig(data_dir_);
+}
+
 // ------------------------------------------------------------------ overview
 
 StatusOr<std::string> DashboardData::Overview(int days) {
+  // The resolution as stored, when `omni customers resolve` has run.
+  OMNI_ASSIGN_OR_RETURN(bool resolved, HasTable("identity_state"));
+  std::shared_ptr<const identity::CustomerDirectory> directory;
+  OMNI_ASSIGN_OR_RETURN(identity::IdentityConfig config, LoadIdentityConfig());
+  if (resolved) {
+    OMNI_ASSIGN_OR_RETURN(directory, identity::LoadDirectory(*sql_, config));
+  }
+  OverviewCounts counts(std::move(directory), config);
+  return Overview(days, counts);
+}
+
+StatusOr<std::string> DashboardData::Overview(int days, const identity::CustomerDirectory* directory) {
+  OMNI_ASSIGN_OR_RETURN(identity::IdentityConfig config, LoadIdentityConfig());
+  // Not owned: the caller keeps the directory alive for this call.
+  OverviewCounts counts(std::shared_ptr<const identity::CustomerDirectory>(std::shared_ptr<void>(), directory), config);
+  return Overview(days, counts);
+}
+
+StatusOr<std::string> DashboardData::Overview(int days, OverviewCounts& counts) {
   days = std::clamp(days, 1, 366);
   JsonWriter w;
   w.BeginObject();
@@ -198,123 +234,48 @@ StatusOr<std::string> DashboardData::Overview(int days) {
   if (!any_import) w.Null();
   w.EndObject();
 
-  // One pass over the window, grouped by local day, channel and type. The
-  // events table has no time index (store/migrations.cc): event_blocks maps
-  // the window to the first sequence number that can be in it, so the scan
-  // starts there instead of at the first event ever stored. One extra day
-  // of margin covers events whose UTC offset moves them across midnight.
-  const int64_t from_ms = max_ts - (static_cast<int64_t>(days) + 1) * kDayMs;
-  OMNI_ASSIGN_OR_RETURN(
-      int64_t first_seq,
-      QueryInt("SELECT min(first_seq) FROM event_blocks WHERE max_ts_ms >= ?", 0, {from_ms}));
-  struct Cell {
-    int64_t events = 0, orders = 0;
-    double sales = 0;
-  };
-  // (day, channel, type) → counts
-  std::map<std::tuple<int64_t, std::string, std::string>, Cell> cells;
-  std::map<std::string, int64_t> currencies;
+  // Counts brought up to date in one pass over the events `counts` has not
+  // seen: the window's on a first call (event_blocks maps it to the first
+  // sequence number that can be in it: the events table has no time index,
+  // store/migrations.cc; one day of margin covers events whose UTC offset
+  // moves them across midnight), only the newly committed ones after that.
+  // Counting in memory rather than with SQL GROUP BY: distinct people need
+  // each event's One-ID customer, which SQL cannot see, and one scan with
+  // per-day counters is also faster than SQLite grouping a year of events
+  // with count(DISTINCT ...) (docs/dashboard.md has the figures).
+  std::string where = "seq > ?";
+  std::vector<store::SqlValue> params = {counts.last_seq()};
+  if (counts.last_seq() == 0 && max_ts > 0) {
+    const int64_t from_ms = max_ts - (static_cast<int64_t>(std::max(days, counts.cover_days())) + 1) * kDayMs;
+    OMNI_ASSIGN_OR_RETURN(int64_t first_seq,
+                          QueryInt("SELECT min(first_seq) FROM event_blocks WHERE max_ts_ms >= ?", 0, {from_ms}));
+    where = "seq >= ? AND ts_ms >= ?";
+    params = {first_seq, from_ms};
+  }
   if (max_ts > 0) {
+    OverviewEvent e;
     OMNI_RETURN_IF_ERROR(sql_->Query(
-        "SELECT (ts_ms + coalesce(tz_offset_min, 0) * 60000) / 86400000 AS day, coalesce(channel, ''), "
-        "coalesce(type, ''), count(*), count(DISTINCT order_id), "
-        "sum(CASE WHEN price IS NOT NULL THEN coalesce(quantity, 1) * price END), max(currency) "
-        "FROM events WHERE seq >= ? AND ts_ms >= ? GROUP BY day, channel, type",
-        {first_seq, from_ms}, [&](const store::SqlRow& r) {
-          Cell& c = cells[{r.Int(0), std::string(r.Text(1)), std::string(r.Text(2))}];
-          c.events = r.Int(3);
-          c.orders = r.Int(4);
-          c.sales = r.IsNull(5) ? 0 : r.Double(5);
-          if (std::string_view(r.Text(2)) == "purchase" && !r.IsNull(6)) currencies[std::string(r.Text(6))] += c.events;
+        "SELECT seq, ts_ms, coalesce(tz_offset_min, 0), coalesce(channel, ''), coalesce(type, ''), "
+        "coalesce(identities, ''), coalesce(order_id, ''), price, quantity, coalesce(currency, '') FROM events WHERE " +
+            where,
+        params, [&](const store::SqlRow& r) {
+          e.seq = r.Int(0);
+          e.ts_ms = r.Int(1);
+          e.tz_offset_min = static_cast<int32_t>(r.Int(2));
+          e.channel = r.Text(3);
+          e.type = r.Text(4);
+          e.identities = r.Text(5);
+          e.order_id = r.Text(6);
+          e.price = r.IsNull(7) ? std::nullopt : std::optional<double>(r.Double(7));
+          e.quantity = r.IsNull(8) ? std::nullopt : std::optional<double>(r.Double(8));
+          e.currency = r.Text(9);
+          counts.Add(e);
           return true;
         }));
+    OMNI_RETURN_IF_ERROR(counts.status());
   }
-  int64_t last_day = 0;
-  for (const auto& [key, c] : cells) last_day = std::max(last_day, std::get<0>(key));
-  const int64_t first_day = last_day - days + 1;
-
-  std::map<std::string, std::vector<int64_t>> per_channel;  // events per day
-  std::map<std::string, int64_t> channel_total;
-  std::vector<int64_t> orders(static_cast<size_t>(days), 0);
-  std::vector<double> sales(static_cast<size_t>(days), 0);
-  struct Funnel {
-    int64_t view = 0, cart = 0, purchase = 0, orders = 0;
-    double sales = 0;
-  };
-  std::map<std::string, Funnel> funnel;
-  int64_t window_events = 0;
-  for (const auto& [key, c] : cells) {
-    const auto& [day, channel, type] = key;
-    if (day < first_day || day > last_day) continue;
-    const auto i = static_cast<size_t>(day - first_day);
-    auto& series = per_channel[channel];
-    series.resize(static_cast<size_t>(days), 0);
-    series[i] += c.events;
-    channel_total[channel] += c.events;
-    window_events += c.events;
-    Funnel& f = funnel[channel];
-    if (type == "view") f.view += c.events;
-    if (type == "add_to_cart") f.cart += c.events;
-    if (type == "purchase") {
-      f.purchase += c.events;
-      f.orders += c.orders;
-      f.sales += c.sales;
-      orders[i] += c.orders;
-      sales[i] += c.sales;
-    }
-  }
-  std::vector<std::string> channels;
-  for (const auto& [ch, n] : channel_total) channels.push_back(ch);
-  std::stable_sort(channels.begin(), channels.end(),
-                   [&](const std::string& a, const std::string& b) { return channel_total[a] > channel_total[b]; });
-
-  std::string currency;
-  int64_t best = 0;
-  for (const auto& [c, n] : currencies) {
-    if (n > best) currency = c, best = n;
-  }
-  w.Key("window").BeginObject().Key("days").Int(days);
-  w.Key("from").String(cells.empty() ? "" : DateOfDay(first_day));
-  w.Key("to").String(cells.empty() ? "" : DateOfDay(last_day)).EndObject();
-  w.Key("dates").BeginArray();
-  if (!cells.empty()) {
-    for (int64_t d = first_day; d <= last_day; ++d) w.String(DateOfDay(d));
-  }
-  w.EndArray();
-  w.Key("channels").BeginArray();
-  for (const auto& ch : channels) w.String(ch);
-  w.EndArray();
-  w.Key("events_per_day").BeginObject();
-  for (const auto& ch : channels) {
-    w.Key(ch).BeginArray();
-    for (int64_t n : per_channel[ch]) w.Int(n);
-    w.EndArray();
-  }
-  w.EndObject();
-  w.Key("orders_per_day").BeginArray();
-  if (!cells.empty()) {
-    for (int64_t n : orders) w.Int(n);
-  }
-  w.EndArray();
-  w.Key("sales_per_day").BeginArray();
-  if (!cells.empty()) {
-    for (double s : sales) w.Double(std::round(s * 100) / 100);
-  }
-  w.EndArray();
-  int64_t total_orders = 0;
-  double total_sales = 0;
-  for (size_t i = 0; i < orders.size(); ++i) total_orders += orders[i], total_sales += sales[i];
-  w.Key("totals").BeginObject().Key("events").Int(window_events).Key("orders").Int(total_orders);
-  w.Key("sales").Double(std::round(total_sales * 100) / 100).Key("currency").String(currency).EndObject();
-  w.Key("funnel").BeginArray();
-  for (const auto& ch : channels) {
-    const Funnel& f = funnel[ch];
-    if (f.view == 0 && f.cart == 0 && f.purchase == 0) continue;
-    w.BeginObject().Key("channel").String(ch);
-    w.Key("view").Int(f.view).Key("add_to_cart").Int(f.cart).Key("purchase").Int(f.purchase);
-    w.Key("orders").Int(f.orders).Key("sales").Double(std::round(f.sales * 100) / 100).EndObject();
-  }
-  w.EndArray();
+  counts.Seal();
+  counts.Write(w, days, k_);
 
   // Active customers come from the latest profile build (identity resolved,
   // one person counted once across channels), as of that build.
@@ -448,7 +409,6 @@ StatusOr<std::string> DashboardData::Rfm() {
                                                          std::string(r.Text(2)), "", std::nullopt, 0});
                                      return true;
                                    }));
-  int64_t total = 0;
   if (!segments.empty()) {
     OMNI_ASSIGN_OR_RETURN(ingest::IngestConfig config, ingest::LoadIngestConfig(data_dir_));
     profile::ProfileFields fields(config.channels);
@@ -462,15 +422,10 @@ StatusOr<std::string> DashboardData::Rfm() {
     }
     OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::Sql> scan_sql, OpenReadOnly(data_dir_));
     OMNI_ASSIGN_OR_RETURN(std::unique_ptr<profile::ProfileStore> store, profile::ProfileStore::Over(std::move(scan_sql)));
-    profile::ProfileFields::Row row(fields);
-    OMNI_RETURN_IF_ERROR(store->ScanProfiles([&](const profile::Profile& p) {
-      row.Reset(&p);
-      ++total;
-      for (Segment& s : segments) {
-        if (s.compiled && s.compiled->Matches(row)) ++s.size;
-      }
-      return true;
-    }));
+    std::vector<const profile::SegmentExpression*> expressions;
+    for (const Segment& s : segments) expressions.push_back(s.compiled ? &*s.compiled : nullptr);
+    OMNI_ASSIGN_OR_RETURN(profile::SegmentSizes sized, profile::SizeSegments(*store, fields, expressions));
+    for (size_t i = 0; i < segments.size(); ++i) segments[i].size = sized.sizes[i];
   }
   w.Key("segments").BeginArray();
   for (const Segment& s : segments) {

@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "omni/common/status.h"
+#include "omni/identity/identity.h"
+#include "omni/serve/overview_counts.h"
 #include "omni/store/sql.h"
 
 namespace omni::serve {
@@ -38,13 +40,34 @@ class DashboardData {
   // segment edit (count and last update) and the k of k-anonymity.
   StatusOr<std::string> EventsVersion();
   StatusOr<std::string> ProfilesVersion();
+  // The stored One-ID resolution's watermark and generation ("none" before
+  // the first `omni customers resolve`).
+  StatusOr<std::string> IdentityVersion();
+  // DATA_DIR's identity configuration (which identifier types are strongest).
+  StatusOr<identity::IdentityConfig> LoadIdentityConfig() const;
 
   // Overview: events per channel per local day over the last `days` days
   // that have events (days are the shop's local calendar days, from each
-  // event's own UTC offset), orders and sales per day, the view → add to
-  // cart → purchase funnel per channel over the same window, active
-  // customers from the latest profile build, and the store's totals.
+  // event's own UTC offset), orders and sales per day, daily active
+  // customers (distinct people per day, per channel and in total), the
+  // view → add to cart → purchase funnel per channel and across channels
+  // over the same window in distinct people (and the events behind each
+  // stage), active customers from the latest profile build, and the store's
+  // totals.
+  //
+  // People are the customers of `directory` (One-ID: an event belongs to the
+  // customer of its strongest resolved identifier); an event it cannot place
+  // (newer than the resolution, only shared identifiers), or every event when
+  // `directory` is null or empty, counts by its strongest identifier.
+  // "people.basis" says which ("customers" or "identifiers").
+  StatusOr<std::string> Overview(int days, const identity::CustomerDirectory* directory);
+  // The same with the resolution stored in DATA_DIR (loaded for this call).
   StatusOr<std::string> Overview(int days);
+  // The same, bringing `counts` (overview_counts.h) up to date with the
+  // events committed since its last call instead of counting the window
+  // afresh: the server keeps one per resolution. Its first call reads the
+  // last max(days, counts.cover_days()) days.
+  StatusOr<std::string> Overview(int days, OverviewCounts& counts);
 
   // RFM: the 5 × 5 recency × frequency grid of buyers (count and average net
   // spend per cell), the named RFM groups, and the size of every saved

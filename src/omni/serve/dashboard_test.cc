@@ -15,6 +15,7 @@
 #include <fstream>
 #include <random>
 
+#include "omni/identity/identity.h"
 #include "omni/ingest/timestamp.h"
 #include "omni/profile/profile_store.h"
 #include "omni/profile/segments_store.h"
@@ -173,9 +174,22 @@ TEST_F(DashboardDataTest, OverviewGroupsByShopLocalDayAndCountsTheFunnel) {
   ASSERT_EQ(funnel.size(), 2u);
   auto w = funnel.at(0);  // web first: most events
   EXPECT_EQ(std::string_view(w["channel"]), "web");
-  EXPECT_EQ(int64_t(w["view"]), 2);
-  EXPECT_EQ(int64_t(w["add_to_cart"]), 1);
-  EXPECT_EQ(int64_t(w["purchase"]), 2);
+  EXPECT_EQ(int64_t(w["events"]["view"]), 2);
+  EXPECT_EQ(int64_t(w["events"]["add_to_cart"]), 1);
+  EXPECT_EQ(int64_t(w["events"]["purchase"]), 2);
+  // One person (one member card) at every stage: a count of people below
+  // k = 10 is not shown.
+  EXPECT_TRUE(w["customers"]["view"].is_null());
+  EXPECT_EQ(std::string_view(w["shown"]["view"]), "<10");
+  EXPECT_EQ(std::string_view(o["people"]["basis"]), "identifiers") << "no resolution yet";
+  // Daily active: nobody on 02-28 (0 is shown: it describes no one), one person on each other day (< k).
+  auto active = simdjson::dom::array(o["active_per_day"]["total"]);
+  ASSERT_EQ(active.size(), 3u);
+  EXPECT_EQ(int64_t(active.at(0)), 0);
+  EXPECT_TRUE(active.at(1).is_null());
+  EXPECT_TRUE(active.at(2).is_null());
+  EXPECT_TRUE(o["totals"]["customers"].is_null());
+  EXPECT_EQ(std::string_view(o["totals"]["customers_shown"]), "<10");
   EXPECT_EQ(int64_t(w["orders"]), 1);
   EXPECT_DOUBLE_EQ(double(w["sales"]), 25.0);
   EXPECT_EQ(int64_t(o["store"]["events"]), 7);
@@ -321,6 +335,143 @@ TEST_F(DashboardDataTest, ReadersDoNotWaitForAnOpenWriteTransaction) {
     return Status::Ok();
   });
   EXPECT_TRUE(st.ok()) << st.ToString();
+}
+
+// People in the overview: three persons, one of them seen with a member card
+// in the app and the store and with a WeChat id on the web (linked by the
+// app event that carries both). Expected counts are worked out by hand below.
+class OverviewPeopleTest : public DashboardDataTest {
+ protected:
+  static ingest::Event With(std::string id, const char* ts, std::string channel, std::string type,
+                            std::vector<ingest::Identity> ids) {
+    ingest::Event e = Event(std::move(id), ts, std::move(channel), std::move(type));
+    e.identities = std::move(ids);
+    return e;
+  }
+  static ingest::Identity Card(std::string v) { return {ingest::IdentityType::kMemberCard, std::move(v)}; }
+  static ingest::Identity Social(std::string v) { return {ingest::IdentityType::kSocialId, std::move(v)}; }
+  static ingest::Identity Cookie(std::string v) { return {ingest::IdentityType::kCookieId, std::move(v)}; }
+
+  void SetUp() override {
+    DashboardDataTest::SetUp();
+    WriteConfig(R"({"min_group_size": 1})");
+    ingest::Batch b;
+    // Day 1 (2025-03-01)
+    b.events.push_back(With("a1", "2025-03-01T09:00:00+08:00", "app", "view", {Card("MA"), Social("SA")}));
+    b.events.push_back(With("a2", "2025-03-01T10:00:00+08:00", "web", "view", {Social("SA")}));
+    b.events.push_back(With("a3", "2025-03-01T10:01:00+08:00", "web", "add_to_cart", {Social("SA")}));
+    b.events.push_back(With("b1", "2025-03-01T21:00:00+08:00", "web", "view", {Cookie("CB")}));
+    // Day 2 (2025-03-02): 00:10 in Beijing is still day 1 in UTC.
+    b.events.push_back(With("b2", "2025-03-02T00:10:00+08:00", "web", "view", {Cookie("CB")}));
+    b.events.push_back(With("b3", "2025-03-02T00:11:00+08:00", "web", "add_to_cart", {Cookie("CB")}));
+    b.events.push_back(With("a4", "2025-03-02T12:00:00+08:00", "store", "purchase", {Card("MA")}));
+    b.events.push_back(With("c1", "2025-03-02T15:00:00+08:00", "store", "purchase", {Card("MC")}));
+    b.events.push_back(With("c2", "2025-03-02T23:59:00+08:00", "app", "view", {Card("MC")}));
+    WriteBatch(std::move(b));
+  }
+
+  void Resolve() {
+    auto store = store::Store::OpenSqlite(data());
+    ASSERT_TRUE(store.ok());
+    auto sql = store::OpenSqliteSql(data());
+    ASSERT_TRUE(sql.ok());
+    auto stats = identity::Resolve(**store, **sql, identity::IdentityConfig{});
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    ASSERT_EQ(stats->customers, 3);
+  }
+
+  static std::vector<int64_t> Ints(simdjson::dom::element array) {
+    std::vector<int64_t> out;
+    for (auto v : simdjson::dom::array(array)) out.push_back(v.is_null() ? -1 : int64_t(v));
+    return out;
+  }
+  static simdjson::dom::element FunnelOf(simdjson::dom::element o, std::string_view channel) {
+    for (auto f : simdjson::dom::array(o["funnel"])) {
+      if (std::string_view(f["channel"]) == channel) return f;
+    }
+    ADD_FAILURE() << "no funnel row for " << channel;
+    return {};
+  }
+  static std::vector<int64_t> Stages(simdjson::dom::element f) {
+    return {int64_t(f["customers"]["view"]), int64_t(f["customers"]["add_to_cart"]),
+            int64_t(f["customers"]["purchase"])};
+  }
+};
+
+TEST_F(OverviewPeopleTest, CountsResolvedCustomersOncePerDayChannelAndStage) {
+  Resolve();
+  DashboardData d = Open(data());
+  auto o = Parse(d.Overview(2));
+  EXPECT_EQ(std::string_view(o["people"]["basis"]), "customers");
+  EXPECT_EQ(int64_t(o["people"]["unresolved_events"]), 0);
+  EXPECT_EQ(int64_t(o["totals"]["customers"]), 3) << "A, B and C";
+  // Day 1: A (app, web), B (web). Day 2: A (store), B (web), C (store, app).
+  EXPECT_EQ(Ints(o["active_per_day"]["total"]), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(Ints(o["active_per_day"]["by_channel"]["web"]), (std::vector<int64_t>{2, 1}));
+  EXPECT_EQ(Ints(o["active_per_day"]["by_channel"]["app"]), (std::vector<int64_t>{1, 1}));
+  EXPECT_EQ(Ints(o["active_per_day"]["by_channel"]["store"]), (std::vector<int64_t>{0, 2}));
+  // Web: A and B viewed and carted (B's two views count once); nobody bought on the web.
+  EXPECT_EQ(Stages(FunnelOf(o, "web")), (std::vector<int64_t>{2, 2, 0}));
+  EXPECT_EQ(int64_t(FunnelOf(o, "web")["events"]["view"]), 3);
+  EXPECT_EQ(Stages(FunnelOf(o, "app")), (std::vector<int64_t>{2, 0, 0}));
+  EXPECT_EQ(Stages(FunnelOf(o, "store")), (std::vector<int64_t>{0, 0, 2}));
+  // Across channels A viewed (app, web), carted (web) and bought (store): one person in each stage.
+  EXPECT_EQ(Stages(o["funnel_all_channels"]), (std::vector<int64_t>{3, 2, 2}));
+
+  // The one-day window keeps day 2 only.
+  auto one = Parse(d.Overview(1));
+  EXPECT_EQ(Ints(one["active_per_day"]["total"]), (std::vector<int64_t>{3}));
+  EXPECT_EQ(Stages(one["funnel_all_channels"]), (std::vector<int64_t>{2, 1, 2}));
+}
+
+TEST_F(OverviewPeopleTest, FallsBackToIdentifiersBeforeResolutionAndSaysSo) {
+  DashboardData d = Open(data());
+  auto o = Parse(d.Overview(2));
+  EXPECT_EQ(std::string_view(o["people"]["basis"]), "identifiers");
+  EXPECT_NE(std::string_view(o["people"]["note"]).find("omni customers resolve"), std::string_view::npos);
+  // A is two people without One-ID: card MA (the app event's strongest
+  // identifier, and the store's) and WeChat SA (web).
+  EXPECT_EQ(int64_t(o["totals"]["customers"]), 4);
+  EXPECT_EQ(Ints(o["active_per_day"]["total"]), (std::vector<int64_t>{3, 3}));
+  EXPECT_EQ(Stages(o["funnel_all_channels"]), (std::vector<int64_t>{4, 2, 2}));
+}
+
+TEST_F(OverviewPeopleTest, EventsNewerThanTheResolutionCountByIdentifier) {
+  Resolve();
+  ingest::Batch late;
+  late.events.push_back(With("d1", "2025-03-02T20:00:00+08:00", "web", "view", {Cookie("new-visitor")}));
+  late.events.push_back(With("a5", "2025-03-02T20:05:00+08:00", "web", "view", {Social("SA")}));
+  WriteBatch(std::move(late));
+  DashboardData d = Open(data());
+  auto o = Parse(d.Overview(2));
+  EXPECT_EQ(std::string_view(o["people"]["basis"]), "customers");
+  EXPECT_EQ(int64_t(o["people"]["unresolved_events"]), 1) << "SA is known: only the new cookie is not";
+  EXPECT_EQ(Ints(o["active_per_day"]["by_channel"]["web"]), (std::vector<int64_t>{2, 3}));
+}
+
+TEST_F(OverviewPeopleTest, CountsKeptBetweenCallsMatchACountFromScratch) {
+  Resolve();
+  auto directory = identity::LoadDirectory(data());
+  ASSERT_TRUE(directory.ok());
+  std::shared_ptr<const identity::CustomerDirectory> shared = std::move(*directory);
+  OverviewCounts kept(shared, identity::IdentityConfig{}, 366);
+  {
+    DashboardData d = Open(data());
+    Parse(d.Overview(2, kept));
+  }
+  ingest::Batch more;
+  more.events.push_back(With("c3", "2025-03-03T10:00:00+08:00", "web", "purchase", {Card("MC")}));
+  more.events.push_back(With("b4", "2025-03-03T11:00:00+08:00", "web", "view", {Cookie("CB")}));
+  more.events.push_back(With("old", "2025-02-01T11:00:00+08:00", "web", "view", {Cookie("CB")}));
+  WriteBatch(std::move(more));
+  DashboardData d = Open(data());
+  const std::string incremental = *d.Overview(3, kept);
+  OverviewCounts fresh(shared, identity::IdentityConfig{}, 366);
+  const std::string from_scratch = *d.Overview(3, fresh);
+  EXPECT_EQ(incremental, from_scratch);
+  auto o = Parse(incremental);
+  EXPECT_EQ(Ints(o["active_per_day"]["total"]), (std::vector<int64_t>{2, 3, 2}));
+  EXPECT_EQ(Stages(FunnelOf(o, "web")), (std::vector<int64_t>{2, 2, 1}));
 }
 
 TEST(ValidUtf8Test, KeepsUtf8AndReplacesEachBadByte) {

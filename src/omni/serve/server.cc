@@ -33,6 +33,7 @@
 #include "omni/profile/profile_fields.h"
 #include "omni/profile/profile_store.h"
 #include "omni/profile/segment_expression.h"
+#include "omni/profile/segment_sizing.h"
 #include "omni/profile/segments_store.h"
 #include "omni/serve/api_keys.h"
 #include "omni/serve/customer_view.h"
@@ -217,6 +218,14 @@ class Api {
     OMNI_RETURN_IF_ERROR(Reload(/*force=*/true));
     background_ = std::thread([this] { Background(); });
     return Status::Ok();
+  }
+
+  // What the dashboard's overview counts customers with: the resolution
+  // being served (reloaded with it).
+  DashboardIdentity CurrentIdentity() const {
+    std::shared_ptr<const ServingState> state = state_.Get();
+    if (!state) return {};
+    return {state->directory, state->identity_version};
   }
 
   void Register(httplib::Server& server) {
@@ -793,15 +802,13 @@ class Api {
       }
     }
     if (!to_size.empty()) {
-      profile::ProfileFields::Row prow(fields);
-      OMNI_RETURN_IF_ERROR(r.profiles->ScanProfiles([&](const profile::Profile& p) {
-        prow.Reset(&p);
-        for (SegmentRow* s : to_size) {
-          if (s->expression->Matches(prow)) ++s->size;
-        }
-        return true;
-      }));
-      for (SegmentRow* s : to_size) segment_sizes_[s->definition.expression] = s->size;
+      std::vector<const profile::SegmentExpression*> expressions;
+      for (SegmentRow* s : to_size) expressions.push_back(&*s->expression);
+      OMNI_ASSIGN_OR_RETURN(profile::SegmentSizes sized, profile::SizeSegments(*r.profiles, fields, expressions));
+      for (size_t i = 0; i < to_size.size(); ++i) {
+        to_size[i]->size = sized.sizes[i];
+        segment_sizes_[to_size[i]->definition.expression] = sized.sizes[i];
+      }
     }
     return Status::Ok();
   }
@@ -950,7 +957,7 @@ Status Serve(const ServerOptions& options) {
   server.set_keep_alive_max_count(100000);
   server.set_tcp_nodelay(true);
   api.Register(server);
-  AddDashboardRoutes(server, DashboardOptions{options.data_dir, options.ui_dir});
+  AddDashboardRoutes(server, DashboardOptions{options.data_dir, options.ui_dir, [&api] { return api.CurrentIdentity(); }});
 
   int bound = port;
   if (port == 0) {
