@@ -78,11 +78,15 @@ uint64_t SplitMix64(uint64_t x) {
 
 // Identifies the history row a customer was fitted on, so Score can tell a
 // training row from one with fresh events without keeping the matrix.
+// Values are hashed with their last 8 mantissa bits dropped: the serving
+// layer sums a customer's event weights in arrival order, the training
+// matrix in another order, and the two sums may differ in the last bits
+// (a real change of weight, a new event, moves far more than 2⁻¹⁵).
 uint64_t RowFingerprint(std::span<const int32_t> idx, std::span<const float> val) {
   uint64_t h = SplitMix64(idx.size());
   for (size_t j = 0; j < idx.size(); ++j) {
-    h = SplitMix64(h ^ (static_cast<uint64_t>(static_cast<uint32_t>(idx[j])) << 32 |
-                        std::bit_cast<uint32_t>(val[j])));
+    const uint32_t bits = (std::bit_cast<uint32_t>(val[j]) + 0x80u) & ~0xFFu;
+    h = SplitMix64(h ^ (static_cast<uint64_t>(static_cast<uint32_t>(idx[j])) << 32 | bits));
   }
   return h;
 }
@@ -618,6 +622,35 @@ void AlsModel::Score(std::span<const int32_t> customers, const InteractionMatrix
     Eigen::Map<RowMajor> out(scores + b0 * items_, n, items_);
     out.noalias() = xb.topRows(n) * y.transpose();
   }
+}
+
+void AlsModel::ScoreCustomer(int32_t training_row, std::span<const int32_t> items, std::span<const float> values,
+                             float* scores) const {
+  if (items_ == 0) return;
+  const int k = options_.factors;
+  // One padded factor row per thread: no allocation per request.
+  thread_local std::unique_ptr<Factors> x;
+  if (!x || x->k != k) x = std::make_unique<Factors>(1, k);
+  const bool fitted = x_ && training_row >= 0 && training_row < customers_;
+  if (fitted && RowFingerprint(items, values) == row_fingerprints_[training_row]) {
+    // The history is the training row: the fitted factors are the answer.
+    std::memcpy(x->data, x_->Row(training_row), k * sizeof(float));
+  } else if (fitted) {
+    // Fresh events since training: what the next training sweep would do,
+    // conjugate-gradient steps warm-started from the fitted factors
+    // (O(history · factors) per step, not the exact solve's history · factors²).
+    const std::vector<float> f = RecalculateCustomerCg(
+        items, values, std::max(options_.cg_steps, 3),
+        std::span<const float>(x_->Row(training_row), static_cast<size_t>(k)));
+    std::memcpy(x->data, f.data(), k * sizeof(float));
+  } else if (!items.empty()) {
+    const std::vector<float> f = RecalculateCustomer(items, values);
+    std::memcpy(x->data, f.data(), k * sizeof(float));
+  } else {
+    std::fill(scores, scores + items_, 0.0f);
+    return;
+  }
+  kDotRowsKernel(PaddedBlocks(k), y_->data, items_, x->data, scores);
 }
 
 double AlsModel::Loss(const InteractionMatrix& train) const {

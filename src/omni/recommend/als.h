@@ -62,6 +62,14 @@ class AlsModel : public Recommender {
   // score 0 everywhere (the serving layer falls back to popularity).
   void Score(std::span<const int32_t> customers, const InteractionMatrix& history,
              float* scores) const override;
+  // Serving: a customer whose history is still their training row (same
+  // fingerprint) is scored from the fitted factors, one pass over the item
+  // factors; a known customer with fresh events gets max(cg_steps, 3)
+  // conjugate-gradient steps from their fitted factors; an unknown one the
+  // exact fold-in (RecalculateCustomer).
+  void ScoreCustomer(int32_t training_row, std::span<const int32_t> items, std::span<const float> values,
+                     float* scores) const override;
+  bool UsesTrainingRows() const override { return true; }
   int32_t item_count() const override { return items_; }
   void Explain(std::span<const int32_t> items, std::span<const float> values, int32_t item, int limit,
                std::vector<ScoredItem>& out) const override;
