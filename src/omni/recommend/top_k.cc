@@ -78,23 +78,24 @@ void PositiveTopK(const float* scores, int32_t item_count, int k, const std::fun
         }
       }
     }
-    cand.resize(static_cast<size_t>(item_count));
+    // Grown once per thread, never shrunk: no per-request initialisation.
+    if (cand.size() < static_cast<size_t>(item_count)) cand.resize(static_cast<size_t>(item_count));
     size_t n = 0;
     for (int32_t j = 0; j < item_count; ++j) {
       const float x = scores[j];
       cand[n] = {j, x};
       n += static_cast<size_t>((x > 0) & ((std::bit_cast<uint32_t>(x) >> 20) >= from));
     }
-    cand.resize(n);
-    if (cand.size() > slice) {
-      std::nth_element(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(slice), cand.end(), before);
-      cand.resize(slice);
+    const auto first = cand.begin();
+    if (n > slice) {
+      std::nth_element(first, first + static_cast<std::ptrdiff_t>(slice), first + static_cast<std::ptrdiff_t>(n),
+                       before);
+      n = slice;
     }
-    std::sort(cand.begin(), cand.end(), before);
+    std::sort(first, first + static_cast<std::ptrdiff_t>(n), before);
     out.clear();
-    for (const ScoredItem& c : cand) {
-      if (out.size() == static_cast<size_t>(k)) break;
-      if (!exclude || !exclude(c.item)) out.push_back(c);
+    for (size_t i = 0; i < n && out.size() < static_cast<size_t>(k); ++i) {
+      if (!exclude || !exclude(cand[i].item)) out.push_back(cand[i]);
     }
     if (out.size() == static_cast<size_t>(k) || positive <= slice) return;
   }
