@@ -5,6 +5,12 @@
 // trained), then asks for every sampled customer:
 //   reco_serving_bench --data DIR [--requests 20000] [--threads 1] [-k 10]
 //                      [--channel web] [--store SH-07] [--model itemknn]
+//                      [--compare 1]
+// --compare 1 also loads the service without training rows and without the
+// recency cap (every request folds ALS in exactly from the whole history, as
+// before the .customers list existed; item models read the whole history)
+// and reports, for the sampled customers, the share of identical lists and
+// the mean overlap of the top k, with that service's latency in the same run.
 // Prints load time, then p50 / p90 / p99 / max microseconds per request on
 // one thread, and the throughput with --threads threads sharing the one
 // service (the HTTP server's situation).
@@ -40,7 +46,7 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 
 int main(int argc, char** argv) {
   std::string data, channel, store, model;
-  int requests = 20000, threads = 1, k = 10;
+  int requests = 20000, threads = 1, k = 10, compare = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const char* v = argv[i + 1];
@@ -51,6 +57,7 @@ int main(int argc, char** argv) {
     else if (flag == "--channel") channel = v;
     else if (flag == "--store") store = v;
     else if (flag == "--model") model = v;
+    else if (flag == "--compare") compare = std::atoi(v);
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -138,6 +145,50 @@ int main(int argc, char** argv) {
       std::printf("  slow: %.0f us, customer %s, history %ld items, fallback %d\n", all[i].first,
                   r->customer_key.c_str(), static_cast<long>(r->history_items), static_cast<int>(r->fallback));
     }
+  }
+  if (compare) {
+    omni::recommend::ServingOptions before = options;
+    before.rules.max_history_items = 0;
+    before.reuse_training_rows = false;
+    auto reference = omni::recommend::RecommendationService::Load(data, before);
+    if (!reference.ok()) {
+      std::fprintf(stderr, "%s\n", reference.status().ToString().c_str());
+      return 1;
+    }
+    std::vector<double> ref_cpu(requests);
+    int64_t same = 0, capped = 0;
+    double overlap = 0;
+    for (int i = 0; i < requests; ++i) {
+      omni::recommend::RecommendRequest req;
+      req.dense_id = sample[i];
+      req.channel = channel;
+      req.store_id = store;
+      req.k = k;
+      const double c0 = ThreadCpuSeconds();
+      auto r0 = (*reference)->Recommend(req);
+      ref_cpu[i] = 1e6 * (ThreadCpuSeconds() - c0);
+      auto r1 = service.Recommend(req);
+      if (!r0.ok() || !r1.ok()) return 1;
+      capped += r1->history_items > options.rules.max_history_items && options.rules.max_history_items > 0;
+      std::vector<std::string> a, b;
+      for (const auto& x : r0->items) a.push_back(x.item_id);
+      for (const auto& x : r1->items) b.push_back(x.item_id);
+      same += a == b;
+      int both = 0;
+      for (const auto& x : b) both += std::find(a.begin(), a.end(), x) != a.end();
+      overlap += a.empty() ? 1.0 : static_cast<double>(both) / a.size();
+    }
+    std::sort(ref_cpu.begin(), ref_cpu.end());
+    auto ref_at = [&](double q) {
+      return ref_cpu[std::min<size_t>(ref_cpu.size() - 1, static_cast<size_t>(q * ref_cpu.size()))];
+    };
+    std::printf("  without training rows and cap (ALS folds in every request, item models read the whole history) "
+                "thread CPU: p50 %.0f us, p99 %.0f us, max %.0f us\n",
+                ref_at(0.5), ref_at(0.99), ref_cpu.back());
+    std::printf("  same list as without: %.2f%% of requests; mean top-%d overlap %.4f; %.2f%% of requests over the "
+                "history cap of %d items\n",
+                100.0 * same / requests, k, overlap / requests, 100.0 * capped / requests,
+                options.rules.max_history_items);
   }
   if (!us_fallback.empty()) {
     std::sort(us_fallback.begin(), us_fallback.end());

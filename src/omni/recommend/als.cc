@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <Eigen/Dense>
+#include <immintrin.h>
 
 #include "omni/recommend/artefact.h"
 #include "omni/recommend/models.h"
@@ -78,11 +79,15 @@ uint64_t SplitMix64(uint64_t x) {
 
 // Identifies the history row a customer was fitted on, so Score can tell a
 // training row from one with fresh events without keeping the matrix.
+// Values are hashed with their last 8 mantissa bits dropped: the serving
+// layer sums a customer's event weights in arrival order, the training
+// matrix in another order, and the two sums may differ in the last bits
+// (a real change of weight, a new event, moves far more than 2⁻¹⁵).
 uint64_t RowFingerprint(std::span<const int32_t> idx, std::span<const float> val) {
   uint64_t h = SplitMix64(idx.size());
   for (size_t j = 0; j < idx.size(); ++j) {
-    h = SplitMix64(h ^ (static_cast<uint64_t>(static_cast<uint32_t>(idx[j])) << 32 |
-                        std::bit_cast<uint32_t>(val[j])));
+    const uint32_t bits = (std::bit_cast<uint32_t>(val[j]) + 0x80u) & ~0xFFu;
+    h = SplitMix64(h ^ (static_cast<uint64_t>(static_cast<uint32_t>(idx[j])) << 32 | bits));
   }
   return h;
 }
@@ -312,6 +317,58 @@ void DotRowsBaseline(int nb, const float* y, int64_t rows, const float* x, float
   DotRowsDispatch(nb, y, rows, x, scores);
 }
 
+// The same over item factors stored in half precision (the serving copy):
+// half the bytes streamed per request, which is what a one-customer request
+// over a large catalogue waits on. Conversion to float is exact (vcvtph2ps;
+// GCC 12 would convert _Float16 vectors element by element in software),
+// products and sums are in float as above.
+__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw"))) void DotRowsHalfAvx512(int nb, const uint16_t* y,
+                                                                                       int64_t rows, const float* x,
+                                                                                       float* scores) {
+  V16 xv[16];
+  for (int i = 0; i < nb; ++i) xv[i] = reinterpret_cast<const V16*>(x)[i];
+  for (int64_t j = 0; j < rows; ++j) {
+    const uint16_t* row = y + j * nb * 16;
+    // The zero-masked form: the plain one starts from _mm512_undefined_ps,
+    // which GCC 12 flags as maybe-uninitialised.
+    auto block = [row](int i) __attribute__((target("avx512f"))) {
+      return (V16)_mm512_maskz_cvtph_ps(0xFFFF, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 16 * i)));
+    };
+    V16 acc = block(0) * xv[0];
+    for (int i = 1; i < nb; ++i) acc += block(i) * xv[i];
+    scores[j] = HSum(acc);
+  }
+}
+__attribute__((target("avx2,fma,f16c"))) void DotRowsHalfAvx2(int nb, const uint16_t* y, int64_t rows, const float* x,
+                                                              float* scores) {
+  V16 xv[16];
+  for (int i = 0; i < nb; ++i) xv[i] = reinterpret_cast<const V16*>(x)[i];
+  for (int64_t j = 0; j < rows; ++j) {
+    const uint16_t* row = y + j * nb * 16;
+    V16 acc{};  // 0 + a == a: the same sums as starting from the first product
+    for (int i = 0; i < nb; ++i) {
+      const V8 lo = (V8)_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 16 * i)));
+      const V8 hi = (V8)_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 16 * i + 8)));
+      acc += V16(__builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)) * xv[i];
+    }
+    scores[j] = HSum(acc);
+  }
+}
+void DotRowsHalfBaseline(int nb, const uint16_t* y, int64_t rows, const float* x, float* scores) {
+  V16 xv[16];
+  for (int i = 0; i < nb; ++i) xv[i] = reinterpret_cast<const V16*>(x)[i];
+  for (int64_t j = 0; j < rows; ++j) {
+    const uint16_t* row = y + j * nb * 16;
+    V16 acc{};
+    for (int i = 0; i < nb; ++i) {
+      V16 v{};
+      for (int e = 0; e < 16; ++e) v[e] = static_cast<float>(std::bit_cast<_Float16>(row[16 * i + e]));
+      acc += v * xv[i];
+    }
+    scores[j] = HSum(acc);
+  }
+}
+
 enum class Isa { kAvx512, kAvx2, kBaseline };
 Isa DetectIsa() {
   __builtin_cpu_init();
@@ -319,7 +376,9 @@ Isa DetectIsa() {
       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw")) {
     return Isa::kAvx512;
   }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
+    return Isa::kAvx2;
+  }
   return Isa::kBaseline;
 }
 const Isa kIsa = DetectIsa();
@@ -328,6 +387,9 @@ const CgFn kCgKernel = kIsa == Isa::kAvx512 ? CgAvx512 : kIsa == Isa::kAvx2 ? Cg
 using DotRowsFn = void (*)(int, const float*, int64_t, const float*, float*);
 const DotRowsFn kDotRowsKernel =
     kIsa == Isa::kAvx512 ? DotRowsAvx512 : kIsa == Isa::kAvx2 ? DotRowsAvx2 : DotRowsBaseline;
+using DotRowsHalfFn = void (*)(int, const uint16_t*, int64_t, const float*, float*);
+const DotRowsHalfFn kDotRowsHalfKernel =
+    kIsa == Isa::kAvx512 ? DotRowsHalfAvx512 : kIsa == Isa::kAvx2 ? DotRowsHalfAvx2 : DotRowsHalfBaseline;
 
 // Exact solve of the same system in double precision (Cholesky), for
 // cg_steps=0, fold-in and as the reference the CG solver is tested against.
@@ -504,6 +566,7 @@ Status AlsModel::Fit(const InteractionMatrix& train) {
     if (iteration_callback_) iteration_callback_(it, seconds);
   }
   item_gram_ = Gram(y_->data, items_, k, y_->stride, options_.reg, options_.threads);
+  BuildServingFactors();
   row_fingerprints_.resize(customers_);
   for (int32_t c = 0; c < customers_; ++c) {
     row_fingerprints_[c] = RowFingerprint(train.RowIndices(c), train.RowValues(c));
@@ -620,6 +683,46 @@ void AlsModel::Score(std::span<const int32_t> customers, const InteractionMatrix
   }
 }
 
+void AlsModel::ScoreCustomer(int32_t training_row, std::span<const int32_t> items, std::span<const float> values,
+                             float* scores) const {
+  if (items_ == 0) return;
+  const int k = options_.factors;
+  // One padded factor row per thread: no allocation per request.
+  thread_local std::unique_ptr<Factors> x;
+  if (!x || x->k != k) x = std::make_unique<Factors>(1, k);
+  const bool fitted = x_ && training_row >= 0 && training_row < customers_;
+  if (fitted && RowFingerprint(items, values) == row_fingerprints_[training_row]) {
+    // The history is the training row: the fitted factors are the answer.
+    std::memcpy(x->data, x_->Row(training_row), k * sizeof(float));
+  } else if (fitted) {
+    // Fresh events since training: what the next training sweep would do,
+    // conjugate-gradient steps warm-started from the fitted factors
+    // (O(history · factors) per step, not the exact solve's history · factors²).
+    const std::vector<float> f = RecalculateCustomerCg(
+        items, values, std::max(options_.cg_steps, 3),
+        std::span<const float>(x_->Row(training_row), static_cast<size_t>(k)));
+    std::memcpy(x->data, f.data(), k * sizeof(float));
+  } else if (!items.empty()) {
+    const std::vector<float> f = RecalculateCustomer(items, values);
+    std::memcpy(x->data, f.data(), k * sizeof(float));
+  } else {
+    std::fill(scores, scores + items_, 0.0f);
+    return;
+  }
+  kDotRowsHalfKernel(PaddedBlocks(k), y_half_.data(), items_, x->data, scores);
+}
+
+void AlsModel::BuildServingFactors() {
+  // Padded rows like y_ (zeros in the padding): whole 16-element blocks.
+  const size_t stride = static_cast<size_t>(y_->stride);
+  y_half_.assign(static_cast<size_t>(items_) * stride, 0);
+  for (int32_t j = 0; j < items_; ++j) {
+    const float* row = y_->Row(j);
+    // Round to nearest even (GCC's float → _Float16 conversion).
+    for (size_t i = 0; i < stride; ++i) y_half_[j * stride + i] = std::bit_cast<uint16_t>(static_cast<_Float16>(row[i]));
+  }
+}
+
 double AlsModel::Loss(const InteractionMatrix& train) const {
   if (!x_ || !y_ || train.rows != customers_ || train.cols != items_) return NAN;
   const int k = options_.factors;
@@ -705,6 +808,7 @@ Status AlsModel::Load(const std::string& path) {
   row_fingerprints_.resize(customers);
   for (int64_t i = 0; i < customers; ++i) row_fingerprints_[i] = std::bit_cast<uint64_t>(fingerprints[i]);
   item_gram_ = Gram(y_->data, items_, o.factors, y_->stride, o.reg, o.threads);
+  BuildServingFactors();
   return Status::Ok();
 }
 

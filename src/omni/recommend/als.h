@@ -62,6 +62,15 @@ class AlsModel : public Recommender {
   // score 0 everywhere (the serving layer falls back to popularity).
   void Score(std::span<const int32_t> customers, const InteractionMatrix& history,
              float* scores) const override;
+  // Serving: a customer whose history is still their training row (same
+  // fingerprint) is scored from the fitted factors, one pass over the item
+  // factors (held in half precision for this path: relative error about
+  // 1e-3 on a score, so near-ties may order differently than in Score); a known customer with fresh events gets max(cg_steps, 3)
+  // conjugate-gradient steps from their fitted factors; an unknown one the
+  // exact fold-in (RecalculateCustomer).
+  void ScoreCustomer(int32_t training_row, std::span<const int32_t> items, std::span<const float> values,
+                     float* scores) const override;
+  bool UsesTrainingRows() const override { return true; }
   int32_t item_count() const override { return items_; }
   void Explain(std::span<const int32_t> items, std::span<const float> values, int32_t item, int limit,
                std::vector<ScoredItem>& out) const override;
@@ -107,6 +116,10 @@ class AlsModel : public Recommender {
   std::unique_ptr<Factors> x_;  // customers
   std::unique_ptr<Factors> y_;  // items
   std::vector<float> item_gram_;  // YᵀY + reg·I, padded, for fold-in
+  // Item factors in half precision for ScoreCustomer (one request streams
+  // every item's factors: half the bytes); Score and training use y_.
+  std::vector<uint16_t> y_half_;  // IEEE binary16 bits, rows padded like y_
+  void BuildServingFactors();
   std::vector<uint64_t> row_fingerprints_;  // per fitted customer
   std::function<void(int, double)> iteration_callback_;
 };

@@ -255,6 +255,52 @@ TEST(AlsTest, ScoreUsesFittedFactorsAndFoldsInFreshRows) {
   EXPECT_LT(Cosine(f0, model.CustomerFactors(0)), 0.99999);
 }
 
+TEST(AlsTest, ScoreCustomerReusesTrainingRowsAndWarmStartsFreshOnes) {
+  auto rows = PlantedRows(50, 40, 2, 0.3, 0.05, 6);
+  const InteractionMatrix train = FromRows(40, rows);
+  AlsModel model = MakeModel("als:factors=8,iters=10");
+  ASSERT_TRUE(model.Fit(train).ok());
+  EXPECT_TRUE(model.UsesTrainingRows());
+  // ScoreCustomer reads half-precision item factors: each factor is within a
+  // relative 2⁻¹¹ of the float one, so a score within 2⁻¹¹ Σ|x_f y_f|.
+  auto near = [&](float got, std::span<const float> x, int32_t i) {
+    std::span<const float> y = model.ItemFactors(i);
+    double exact = 0, bound = 0;
+    for (size_t f = 0; f < x.size(); ++f) {
+      exact += static_cast<double>(x[f]) * y[f];
+      bound += std::abs(static_cast<double>(x[f]) * y[f]);
+    }
+    EXPECT_NEAR(got, exact, bound / 2048 + 1e-6) << i;
+  };
+  std::vector<float> s(40);
+  // Row 1 unchanged: exactly the fitted factors, not a fold-in.
+  model.ScoreCustomer(1, train.RowIndices(1), train.RowValues(1), s.data());
+  for (int32_t i = 0; i < 40; ++i) near(s[i], model.CustomerFactors(1), i);
+  // The same history under a wrong row number is not mistaken for row 2.
+  model.ScoreCustomer(2, train.RowIndices(1), train.RowValues(1), s.data());
+  const auto warm = model.RecalculateCustomerCg(train.RowIndices(1), train.RowValues(1), 3, model.CustomerFactors(2));
+  for (int32_t i = 0; i < 40; ++i) near(s[i], warm, i);
+  // A fresh event on row 0: conjugate-gradient steps from its fitted factors.
+  auto fresh = rows[0];
+  for (int32_t i = 0; i < 40; ++i) {
+    if (!fresh.count(i)) {
+      fresh[i] = 1.0f;
+      break;
+    }
+  }
+  std::vector<int32_t> idx;
+  std::vector<float> val;
+  for (auto [i, v] : fresh) idx.push_back(i), val.push_back(v);
+  model.ScoreCustomer(0, idx, val, s.data());
+  const auto f0 = model.RecalculateCustomerCg(idx, val, 3, model.CustomerFactors(0));
+  for (int32_t i = 0; i < 40; ++i) near(s[i], f0, i);
+  EXPECT_LT(Cosine(f0, model.CustomerFactors(0)), 0.99999);
+  // Never trained on: the exact fold-in.
+  model.ScoreCustomer(-1, idx, val, s.data());
+  const auto exact = model.RecalculateCustomer(idx, val);
+  for (int32_t i = 0; i < 40; ++i) near(s[i], exact, i);
+}
+
 TEST(AlsTest, SaveLoadRoundTripAndCorruptFiles) {
   const InteractionMatrix train = FromRows(30, PlantedRows(40, 30, 2, 0.3, 0.05, 7));
   AlsModel model = MakeModel("als:factors=6,iters=5,seed=3");

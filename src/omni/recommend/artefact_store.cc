@@ -35,6 +35,7 @@ PublishedModel Describe(const fs::path& dir, int64_t version) {
   m.bin_path = (dir / (stem + ".bin")).string();
   m.items_path = (dir / (stem + ".items")).string();
   m.meta_path = (dir / (stem + ".json")).string();
+  m.customers_path = (dir / (stem + ".customers")).string();
   return m;
 }
 
@@ -75,7 +76,8 @@ StatusOr<std::optional<PublishedModel>> LatestModel(const std::string& data_dir,
 StatusOr<PublishedModel> PublishModel(const std::string& data_dir, const std::string& name,
                                       const std::vector<std::string>& item_ids,
                                       const std::function<std::string(int64_t version)>& metadata_json,
-                                      const std::function<Status(const std::string& temp_path)>& save) {
+                                      const std::function<Status(const std::string& temp_path)>& save,
+                                      const std::vector<std::string>& customer_keys) {
   const fs::path dir = fs::path(data_dir) / "models" / name;
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -84,8 +86,13 @@ StatusOr<PublishedModel> PublishModel(const std::string& data_dir, const std::st
   PublishedModel m = Describe(dir, latest + 1);
   std::string items;
   for (const std::string& id : item_ids) items += id + "\n";
-  const std::pair<std::string, std::string> sidecars[] = {{m.items_path, items},
-                                                          {m.meta_path, metadata_json(m.version)}};
+  std::vector<std::pair<std::string, std::string>> sidecars = {{m.items_path, items},
+                                                              {m.meta_path, metadata_json(m.version)}};
+  if (!customer_keys.empty()) {
+    std::string customers;
+    for (const std::string& key : customer_keys) customers += key + "\n";
+    sidecars.emplace_back(m.customers_path, std::move(customers));
+  }
   for (const auto& [path, text] : sidecars) {
     OMNI_RETURN_IF_ERROR(WriteText(path + ".tmp", text));
     fs::rename(path + ".tmp", path, ec);

@@ -230,6 +230,46 @@ Metrics RankAndScore(const Recommender& model, const InteractionMatrix& history,
   return acc[0].Result();
 }
 
+InteractionMatrix RecentRows(const InteractionMatrix& train, const InteractionLog& log, int cap) {
+  if (cap <= 0) return train;
+  // Newest event per stored entry of `train`.
+  std::vector<int64_t> newest(train.indices.size(), INT64_MIN);
+  for (const Interaction& x : log.rows) {
+    if (x.customer < 0 || x.customer >= train.rows) continue;
+    auto idx = train.RowIndices(x.customer);
+    auto it = std::lower_bound(idx.begin(), idx.end(), x.item);
+    if (it == idx.end() || *it != x.item) continue;
+    int64_t& t = newest[static_cast<size_t>(train.indptr[x.customer] + (it - idx.begin()))];
+    t = std::max(t, x.ts_ms);
+  }
+  InteractionMatrix out;
+  out.rows = train.rows;
+  out.cols = train.cols;
+  out.indptr.assign(static_cast<size_t>(train.rows) + 1, 0);
+  std::vector<int64_t> order;
+  for (int32_t r = 0; r < train.rows; ++r) {
+    const int64_t b = train.indptr[r], e = train.indptr[r + 1];
+    if (e - b <= cap) {
+      for (int64_t p = b; p < e; ++p) {
+        out.indices.push_back(train.indices[p]);
+        out.values.push_back(train.values[p]);
+      }
+    } else {
+      order.resize(static_cast<size_t>(e - b));
+      for (int64_t p = b; p < e; ++p) order[static_cast<size_t>(p - b)] = p;
+      std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return newest[x] > newest[y]; });
+      order.resize(static_cast<size_t>(cap));
+      std::sort(order.begin(), order.end());
+      for (int64_t p : order) {
+        out.indices.push_back(train.indices[p]);
+        out.values.push_back(train.values[p]);
+      }
+    }
+    out.indptr[r + 1] = static_cast<int64_t>(out.indices.size());
+  }
+  return out;
+}
+
 StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vector<std::string>& specs,
                                     const EvaluationOptions& options) {
   EvaluationReport report;
@@ -240,17 +280,33 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
   if (options.search != "grid" && options.search != "random") {
     return InvalidArgument("search '" + options.search + "' is not grid or random");
   }
-  if (options.search == "random" && options.protocol != "recbole") {
+  const bool msr_validation = options.protocol == "msr-stratified" && options.validation_ratio > 0;
+  if (options.validation_ratio < 0 || options.validation_ratio >= 1) {
+    return InvalidArgument("validation ratio must be in [0, 1)");
+  }
+  if (options.validation_ratio > 0 && options.protocol != "msr-stratified") {
+    return InvalidArgument("--validation applies to --protocol msr-stratified (recbole has its own 8:1:1 part)");
+  }
+  if (options.search == "random" && options.protocol != "recbole" && !msr_validation) {
     // Choosing among random points needs a validation part; choosing on test
     // would report an optimistic number.
-    return InvalidArgument("--search random chooses on a validation part: use --protocol recbole");
+    return InvalidArgument(
+        "--search random chooses on a validation part: use --protocol recbole, or msr-stratified with --validation");
   }
   InteractionLog log;
   Split split;
   bool tune = false;
+  InteractionLog search_train_log;  // msr-stratified with validation: training minus validation
   if (options.protocol == "msr-stratified") {
     log = input;
     split = MsrStratifiedSplit(log, 0.75, options.seed);
+    if (msr_validation) {
+      // The protocol's own per-customer rule, applied to the training part.
+      Split inner = MsrStratifiedSplit(split.train, 1.0 - options.validation_ratio, options.seed);
+      split.validation = std::move(inner.test);
+      tune = true;
+      search_train_log = std::move(inner.train);
+    }
   } else if (options.protocol == "recbole") {
     log = KCore(FilterMinRating(input, 3.0f), 10, 10);
     split = RecBoleRatioSplit(log, 0.1, 0.1, options.seed);
@@ -297,12 +353,31 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
 
   OMNI_ASSIGN_OR_RETURN(InteractionMatrix train, ToMatrix(split.train, options.values));
   OMNI_ASSIGN_OR_RETURN(InteractionMatrix test, ToMatrix(split.test, MatrixValues::kBinary));
-  InteractionMatrix valid, seen_valid;
+  InteractionMatrix valid, seen_valid, search_train;
   if (tune) {
     OMNI_ASSIGN_OR_RETURN(valid, ToMatrix(split.validation, MatrixValues::kBinary));
-    OMNI_ASSIGN_OR_RETURN(seen_valid, Union(train, valid));
+    if (msr_validation) {
+      // Search on training minus validation; the winner is refitted on the
+      // whole training part, and test excludes training only.
+      OMNI_ASSIGN_OR_RETURN(search_train, ToMatrix(search_train_log, options.values));
+      seen_valid = train;
+    } else {
+      OMNI_ASSIGN_OR_RETURN(seen_valid, Union(train, valid));
+    }
   }
+  const InteractionMatrix& fit_for_search = msr_validation ? search_train : train;
   const std::string ndcg_key = "ndcg@" + std::to_string(options.k);
+  // What item-to-item models score from (the serving layer's recency cap).
+  const InteractionMatrix recent = RecentRows(train, split.train, options.max_history_items);
+  auto history_for = [&](const Recommender& m) -> const InteractionMatrix& {
+    return options.max_history_items > 0 && !m.UsesTrainingRows() ? recent : train;
+  };
+  InteractionMatrix recent_search;
+  if (msr_validation) recent_search = RecentRows(search_train, search_train_log, options.max_history_items);
+  auto search_history_for = [&](const Recommender& m) -> const InteractionMatrix& {
+    if (!msr_validation) return history_for(m);
+    return options.max_history_items > 0 && !m.UsesTrainingRows() ? recent_search : search_train;
+  };
 
   for (const std::string& spec : specs) {
     std::vector<std::string> grid;
@@ -329,7 +404,7 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
         if (f.model) {
           r.model_spec = f.model->spec();
           auto t0 = std::chrono::steady_clock::now();
-          r.metrics = RankAndScore(*f.model, train, train, test, options.k, options.threads, &r.customers);
+          r.metrics = RankAndScore(*f.model, history_for(*f.model), train, test, options.k, options.threads, &r.customers);
           r.score_seconds = Since(t0);
         }
         report.models.push_back(std::move(r));
@@ -348,13 +423,14 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
         break;
       }
       ++best.candidates;
-      Fitted f = FitSpec(point, train);
+      Fitted f = FitSpec(point, fit_for_search);
       if (!f.model) {
         if (!best_model) best.status = f.status;
         continue;
       }
       int64_t n = 0;
-      Metrics v = RankAndScore(*f.model, train, train, valid, options.k, options.threads, &n);
+      Metrics v = RankAndScore(*f.model, search_history_for(*f.model), fit_for_search, valid, options.k,
+                               options.threads, &n);
       const double ndcg = MetricValue(v, ndcg_key);
       if (!best_model || ndcg > best.validation_ndcg) {
         best.validation_ndcg = ndcg;
@@ -365,10 +441,17 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
       }
     }
     best.search_seconds = Since(search_start);
+    if (best_model && msr_validation) {
+      // Refit the chosen point on the whole training part.
+      Fitted f = FitSpec(best.spec, train);
+      best.fit_seconds = f.seconds;
+      best.status = f.status;
+      best_model = std::move(f.model);
+    }
     if (best_model) {
       best.model_spec = best_model->spec();
       auto t0 = std::chrono::steady_clock::now();
-      best.metrics = RankAndScore(*best_model, train, seen_valid, test, options.k, options.threads, &best.customers);
+      best.metrics = RankAndScore(*best_model, history_for(*best_model), seen_valid, test, options.k, options.threads, &best.customers);
       best.score_seconds = Since(t0);
     }
     report.models.push_back(std::move(best));

@@ -12,6 +12,8 @@
 //                   with train and validation items excluded from test ranking.
 //   temporal        global cut-off time: before is train, after is test.
 //   leave-last-out  each customer's last basket is test.
+// With EvaluationOptions::validation_ratio, msr-stratified chooses each
+// SPEC's point on a validation part carved from training (see there).
 // Test items a customer already has in training are not relevant (they are
 // excluded from the ranking anyway); customers without training rows (cold)
 // or without relevant test items are not evaluated and are counted apart.
@@ -45,7 +47,24 @@ struct EvaluationOptions {
   std::string search = "grid";
   int trials = 20;
   double budget_seconds = 0;
+  // Score item-to-item models (Recommender::UsesTrainingRows() false) from
+  // each customer's most recent max_history_items training items only, as
+  // the serving layer does (ServingRules::max_history_items); exclusions
+  // still use the whole training history. 0 = the whole history.
+  int max_history_items = 0;
+  // msr-stratified only: > 0 carves a validation part from each customer's
+  // training rows with the protocol's own rule (python_stratified_split at
+  // 1 - validation_ratio, same seed): every SPEC's grid or random points are
+  // fitted on the rest and ranked on it, the point with the best validation
+  // NDCG@k is refitted on the whole training part and reported on test.
+  // Test never takes part in a choice.
+  double validation_ratio = 0;
 };
+
+// `train` with each row cut to the customer's `cap` items with the newest
+// event in `log` (ties: lower item id first); rows at or under the cap are
+// unchanged.
+InteractionMatrix RecentRows(const InteractionMatrix& train, const InteractionLog& log, int cap);
 
 using Metrics = std::vector<std::pair<std::string, double>>;
 

@@ -161,6 +161,16 @@ class ItemKnn final : public Recommender {
     }
   }
 
+  // The same sum as Score, on spans: no matrix built per request.
+  void ScoreCustomer(int32_t, std::span<const int32_t> items, std::span<const float> values,
+                     float* scores) const override {
+    std::fill(scores, scores + items_, 0.0f);
+    for (size_t a = 0; a < items.size(); ++a) {
+      if (items[a] < 0 || items[a] >= items_) continue;
+      for (int64_t p = indptr_[items[a]]; p < indptr_[items[a] + 1]; ++p) scores[neighbours_[p]] += values[a] * weights_[p];
+    }
+  }
+
   int32_t item_count() const override { return items_; }
 
   // Exact: score(u, j) is the sum of x_ui · sim(i, j) over history items i

@@ -13,5 +13,6 @@ StatusOr<std::unique_ptr<Recommender>> MakeItemKnn(const Spec& spec);      // it
 StatusOr<std::unique_ptr<Recommender>> MakeEase(const Spec& spec);         // ease.cc
 StatusOr<std::unique_ptr<Recommender>> MakeDenseCosineCf(const Spec& spec);  // dense_cosine_cf.cc (the seed's method)
 StatusOr<std::unique_ptr<Recommender>> MakeAls(const Spec& spec);          // als.cc
+StatusOr<std::unique_ptr<Recommender>> MakeRp3Beta(const Spec& spec);      // rp3beta.cc
 
 }  // namespace omni::recommend

@@ -72,8 +72,33 @@ TEST(TopKTest, OrdersByScoreThenIdAndExcludes) {
   EXPECT_EQ(out.back().item, 5);
 }
 
+TEST(TopKTest, PositiveTopKMatchesTopKOverPositiveScores) {
+  // Dense random scores with ties, negatives, zeros and a NaN; exclusions
+  // that eat more than the first slice force the wider pass.
+  std::vector<float> s(5000);
+  uint32_t state = 7;
+  for (float& x : s) {
+    state = state * 1664525u + 1013904223u;
+    x = static_cast<float>(static_cast<int>(state >> 20) % 400 - 100) / 8.0f;
+  }
+  s[17] = NAN;
+  for (auto exclude : std::vector<std::function<bool(int32_t)>>{
+           nullptr, [](int32_t j) { return j % 3 == 0; }, [&](int32_t j) { return s[j] > 30; }}) {
+    for (int k : {1, 10, 50, 4000}) {
+      std::vector<ScoredItem> want, got;
+      TopK(s.data(), 5000, k, [&](int32_t j) { return !(s[j] > 0) || (exclude && exclude(j)); }, want);
+      PositiveTopK(s.data(), 5000, k, exclude, got);
+      ASSERT_EQ(got.size(), want.size()) << k;
+      for (size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].item, want[i].item) << k << " " << i;
+        EXPECT_EQ(got[i].score, want[i].score);
+      }
+    }
+  }
+}
+
 TEST(RegistryTest, KnowsEveryModelAndRejectsUnknown) {
-  for (std::string_view n : {"popularity", "itemknn", "ease", "als", "dense-cosine"}) {
+  for (std::string_view n : {"popularity", "itemknn", "ease", "als", "dense-cosine", "rp3beta"}) {
     auto names = RecommenderNames();
     EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
   }
@@ -95,6 +120,44 @@ TEST(PopularityTest, CountsCustomers) {
   int32_t u = 0;
   (*m)->Score({&u, 1}, Small(), s.data());
   EXPECT_EQ(s, (std::vector<float>{2, 3, 2, 2}));
+}
+
+TEST(Rp3BetaTest, MatchesNumpyReference) {
+  // Golden values from tests/reference/rp3beta_reference.py (Small() with
+  // customer 0's item 1 weighted 2).
+  const InteractionMatrix x =
+      Make(4, 4, {{0, 0, 1}, {0, 1, 2}, {1, 0, 1}, {1, 1, 1}, {1, 2, 1}, {2, 2, 1}, {2, 3, 1}, {3, 1, 1}, {3, 3, 1}});
+  auto m = MakeRecommender("rp3beta:alpha=0.8,beta=0.5,k=2");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_TRUE((*m)->Fit(x).ok());
+  EXPECT_EQ((*m)->spec(), "rp3beta:alpha=0.8,beta=0.5,k=2");
+  std::vector<float> s(4);
+  const int32_t u = 0;
+  (*m)->Score({&u, 1}, x, s.data());
+  const float want[] = {0.531000658f, 0.377436095f, 0.168641323f, 0.267943366f};
+  for (int j = 0; j < 4; ++j) EXPECT_NEAR(s[j], want[j], 1e-6) << j;
+  // Row 1 kept its 2 best weights (0.2655 to item 0, 0.1340 to item 3), not item 2.
+  std::vector<ScoredItem> why;
+  const int32_t h[] = {1};
+  const float v[] = {1};
+  (*m)->Explain(h, v, 2, 3, why);
+  EXPECT_TRUE(why.empty());
+  (*m)->Explain(h, v, 3, 3, why);
+  ASSERT_EQ(why.size(), 1u);
+  EXPECT_NEAR(why[0].score, 0.133971683f, 1e-6);
+  // The serving path agrees, and the artefact round-trips.
+  std::vector<float> one(4);
+  (*m)->ScoreCustomer(-1, x.RowIndices(0), x.RowValues(0), one.data());
+  EXPECT_EQ(one, s);
+  const std::string path = TempPath("rp3beta.bin");
+  ASSERT_TRUE((*m)->Save(path).ok());
+  auto loaded = MakeRecommender("rp3beta");
+  ASSERT_TRUE((*loaded)->Load(path).ok());
+  EXPECT_EQ((*loaded)->spec(), "rp3beta:alpha=0.8,beta=0.5,k=2");
+  (*loaded)->Score({&u, 1}, x, one.data());
+  EXPECT_EQ(one, s);
+  std::filesystem::remove(path);
+  EXPECT_EQ(MakeRecommender("rp3beta:beta=-1").status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(EaseTest, MatchesDirectEigenComputation) {
@@ -382,6 +445,51 @@ TEST(EvaluationTest, EaseBeatsPopularityOnPlantedStructure) {
   EXPECT_GE(rb->models[0].validation_ndcg, 0);
   EXPECT_EQ(Evaluate(Planted(), {"ease"}, EvaluationOptions{.protocol = "nope"}).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+TEST(EvaluationTest, MsrValidationChoosesOnTrainingRowsOnly) {
+  EvaluationOptions o;
+  o.protocol = "msr-stratified";
+  o.validation_ratio = 0.25;
+  auto r = Evaluate(Planted(), {"ease:lambda=1|10|100", "popularity"}, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->models.size(), 2u);
+  EXPECT_EQ(r->models[0].candidates, 3);
+  EXPECT_GE(r->models[0].validation_ndcg, 0);
+  EXPECT_GT(r->validation_rows, 0);
+  // Test rows are the protocol's own: the same as without validation.
+  EvaluationOptions plain;
+  plain.protocol = "msr-stratified";
+  auto p = Evaluate(Planted(), {r->models[0].spec}, plain);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->test_rows, r->test_rows);
+  EXPECT_EQ(p->train_rows, r->train_rows);
+  // The winner is refitted on all training rows: its test metrics are those
+  // of the plain run of the chosen point.
+  ASSERT_EQ(p->models[0].metrics.size(), r->models[0].metrics.size());
+  for (size_t i = 0; i < p->models[0].metrics.size(); ++i) {
+    EXPECT_DOUBLE_EQ(p->models[0].metrics[i].second, r->models[0].metrics[i].second) << p->models[0].metrics[i].first;
+  }
+  o.validation_ratio = 0;
+  o.search = "random";
+  EXPECT_EQ(Evaluate(Planted(), {"ease:lambda=1..100"}, o).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(EvaluationTest, RecentRowsKeepsEachCustomersNewestItems) {
+  InteractionLog l;
+  l.customers = 2;
+  l.items = 5;
+  // Customer 0: items 0..4 at times 50, 10, 40, 30, 20, item 4 seen again at 60.
+  const int64_t ts[] = {50, 10, 40, 30, 20};
+  for (int i = 0; i < 5; ++i) l.rows.push_back({0, i, 1, 0, ts[i]});
+  l.rows.push_back({0, 4, 1, 0, 60});
+  l.rows.push_back({1, 1, 1, 0, 1});
+  auto m = ToMatrix(l, MatrixValues::kBinary);
+  ASSERT_TRUE(m.ok());
+  const InteractionMatrix r = RecentRows(*m, l, 3);
+  EXPECT_EQ(r.indptr, (std::vector<int64_t>{0, 3, 4}));
+  EXPECT_EQ(r.indices, (std::vector<int32_t>{0, 2, 4, 1}));
+  EXPECT_EQ(RecentRows(*m, l, 0).indices, m->indices);
 }
 
 TEST(InteractionsTest, RatingOfReadsTopLevelKeyOnly) {

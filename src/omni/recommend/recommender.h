@@ -63,6 +63,21 @@ class Recommender {
   virtual void Score(std::span<const int32_t> customers, const InteractionMatrix& history,
                      float* scores) const = 0;
   virtual int32_t item_count() const = 0;
+  // One customer, the serving path: `training_row` is the customer's row in
+  // the matrix the model was fitted on (-1 when the model never saw them),
+  // `items` / `values` their current history in model item ids (ascending,
+  // positive values, as ToMatrix builds rows); writes item_count() scores.
+  // Models that learnt something per customer (ALS factors) reuse it when
+  // the history is still the training row, so a request costs one pass over
+  // the item factors instead of a fold-in. The default scores a one-row
+  // matrix with Score.
+  virtual void ScoreCustomer(int32_t training_row, std::span<const int32_t> items, std::span<const float> values,
+                             float* scores) const;
+  // True when ScoreCustomer's cost does not grow with the history it is
+  // given for a customer it was trained on (so the caller should pass the
+  // whole row, not a recency-capped one). Item-to-item models (item-kNN,
+  // EASE) read every history item per request and say false.
+  virtual bool UsesTrainingRows() const { return false; }
   // Why `item` scores for a customer with this history row (item ids and
   // values, as in Score): the history items' contributions to the score,
   // largest first, at most `limit`, into `out` (cleared first). Item-based
@@ -92,6 +107,15 @@ std::vector<std::string> RecommenderNames();
 // by score descending, ties by item id ascending (deterministic).
 void TopK(const float* scores, int32_t item_count, int k, const std::function<bool(int32_t)>& exclude,
           std::vector<ScoredItem>& out);
+
+// The same order over the items with a positive score only (what serving
+// recommends), for one request: a bounded heap keeps the best 2k (at least
+// 64) positive scores without calling exclude(), which is then asked only
+// for those, best first, until k are kept (a wider pass when exclusions ate
+// them). Cheaper than TopK when exclude() is costly (history and
+// availability look-ups) and scores are dense.
+void PositiveTopK(const float* scores, int32_t item_count, int k, const std::function<bool(int32_t)>& exclude,
+                  std::vector<ScoredItem>& out);
 
 // Keeps the `limit` largest positive contributions of `out`, largest first
 // (ties by item id): the tail of every Explain.

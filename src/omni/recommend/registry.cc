@@ -19,6 +19,7 @@ constexpr Entry kModels[] = {
     {"itemknn", &MakeItemKnn},
     {"ease", &MakeEase},
     {"als", &MakeAls},
+    {"rp3beta", &MakeRp3Beta},
     {"dense-cosine", &MakeDenseCosineCf},
 };
 
@@ -40,6 +41,19 @@ StatusOr<std::unique_ptr<Recommender>> MakeRecommender(std::string_view text) {
   std::string known;
   for (const std::string& n : RecommenderNames()) known += (known.empty() ? "" : ", ") + n;
   return InvalidArgument("unknown recommender '" + spec.name() + "' (known: " + known + ")");
+}
+
+void Recommender::ScoreCustomer(int32_t training_row, std::span<const int32_t> items, std::span<const float> values,
+                                float* scores) const {
+  (void)training_row;
+  InteractionMatrix row;
+  row.rows = 1;
+  row.cols = item_count();
+  row.indptr = {0, static_cast<int64_t>(items.size())};
+  row.indices.assign(items.begin(), items.end());
+  row.values.assign(values.begin(), values.end());
+  const int32_t zero = 0;
+  Score(std::span<const int32_t>(&zero, 1), row, scores);
 }
 
 std::vector<std::string> RecommenderNames() {

@@ -157,12 +157,17 @@ struct RecommendationService::Data {
   std::vector<int32_t> hist_items;
   std::vector<float> hist_weights;
   std::vector<uint8_t> hist_flags;
+  std::vector<int64_t> hist_last_ms;  // newest event of the customer × item (recency cap)
 
   // Ranking model.
   std::unique_ptr<Recommender> model;
   bool binary_values = false;
   std::vector<int32_t> model_to_item;
   std::vector<int32_t> item_to_model;  // -1 = not in the model
+  // Service customer → the model's training row (-1: not trained on), from
+  // the artefact's .customers sidecar; empty when the artefact has none.
+  std::vector<int32_t> model_row;
+  std::string model_customers_path;
 
   // Frequently-bought-together rules.
   std::optional<FrequentlyBoughtTogether> fbt;
@@ -230,20 +235,21 @@ StatusOr<ServingRules> LoadServingRules(const std::string& data_dir) {
         rules.repeat_purchase_categories.emplace_back(s);
       }
     } else if (key == "max_per_category" || key == "category_depth" || key == "candidate_factor" ||
-               key == "explain_items") {
+               key == "explain_items" || key == "max_history_items") {
       int64_t n;
       if (value.get(n) || n < 0 || n > 100000) return bad(key, "expected a non-negative integer");
       if (key == "max_per_category") rules.max_per_category = static_cast<int>(n);
       if (key == "category_depth") rules.category_depth = static_cast<int>(n);
       if (key == "candidate_factor") rules.candidate_factor = static_cast<int>(std::max<int64_t>(n, 1));
       if (key == "explain_items") rules.explain_items = static_cast<int>(n);
+      if (key == "max_history_items") rules.max_history_items = static_cast<int>(n);
     } else if (key == "fallback") {
       std::string_view s;
       if (value.get(s)) return bad(key, "expected a spec string");
       rules.fallback = std::string(s);
     } else {
       return bad(key, "unknown key (known: repeat_purchase_categories, max_per_category, category_depth, "
-                      "candidate_factor, explain_items, fallback)");
+                      "candidate_factor, explain_items, max_history_items, fallback)");
     }
   }
   return rules;
@@ -286,6 +292,7 @@ StatusOr<std::shared_ptr<const RecommendationService>> RecommendationService::Lo
     d->binary_values = meta.find("\"values\":\"binary\"") != std::string::npos;
     d->info.model = d->model->spec();
     d->info.model_version = published->version;
+    d->model_customers_path = published->customers_path;
   } else {
     spdlog::warn("no trained ranking model in {}/models: recommendations are popularity only (omni train SPEC)",
                  data_dir);
@@ -353,6 +360,7 @@ StatusOr<std::shared_ptr<const RecommendationService>> RecommendationService::Lo
     int32_t customer, item;
     float weight;
     uint8_t flags;
+    int64_t ts_ms;
   };
   std::vector<Triplet> triplets;
   triplets.reserve(static_cast<size_t>(std::max<int64_t>(stats.events, 0)));
@@ -397,7 +405,8 @@ StatusOr<std::shared_ptr<const RecommendationService>> RecommendationService::Lo
     const int32_t item = d->InternItem(e.item_id);
     float weight = static_cast<float>(value);
     if (w.half_life_days > 0) weight *= static_cast<float>(std::exp2(-(newest - e.ts_ms) / (w.half_life_days * 86400e3)));
-    triplets.push_back({customer, item, weight, static_cast<uint8_t>((purchase ? kBought : 0) | (refund ? kRefunded : 0))});
+    triplets.push_back({customer, item, weight, static_cast<uint8_t>((purchase ? kBought : 0) | (refund ? kRefunded : 0)),
+                        e.ts_ms});
     if (value > 0 && e.ts_ms >= trending_from) {
       add(global, item, value);
       if (!e.channel.empty()) {
@@ -455,6 +464,7 @@ StatusOr<std::shared_ptr<const RecommendationService>> RecommendationService::Lo
         if (out > merged_ptr[c] && sorted[out - 1].item == it->item) {
           sorted[out - 1].weight += it->weight;
           sorted[out - 1].flags |= it->flags;
+          sorted[out - 1].ts_ms = std::max(sorted[out - 1].ts_ms, it->ts_ms);
         } else {
           sorted[out++] = *it;
         }
@@ -465,15 +475,34 @@ StatusOr<std::shared_ptr<const RecommendationService>> RecommendationService::Lo
     d->hist_items.resize(out);
     d->hist_weights.resize(out);
     d->hist_flags.resize(out);
+    d->hist_last_ms.resize(out);
     for (int64_t p = 0; p < out; ++p) {
       d->hist_items[p] = sorted[p].item;
       d->hist_weights[p] = sorted[p].weight;
       d->hist_flags[p] = sorted[p].flags;
+      d->hist_last_ms[p] = sorted[p].ts_ms;
     }
   }
 
   d->item_to_model.assign(static_cast<size_t>(n_items), -1);
   for (size_t j = 0; j < d->model_to_item.size(); ++j) d->item_to_model[d->model_to_item[j]] = static_cast<int32_t>(j);
+  if (d->model && options.reuse_training_rows && !d->model_customers_path.empty() &&
+      fs::exists(d->model_customers_path)) {
+    // Training rows by customer key: keys of the identity directory (or raw
+    // identifiers) as `omni train` saw them; a customer resolved away since
+    // (merged, forgotten) simply has no row and is folded in.
+    OMNI_ASSIGN_OR_RETURN(std::vector<std::string> keys, ReadItemList(d->model_customers_path));
+    d->model_row.assign(static_cast<size_t>(n_customers), -1);
+    for (size_t r = 0; r < keys.size(); ++r) {
+      std::optional<int32_t> c;
+      if (d->directory) {
+        c = d->directory->DenseIdOfKey(keys[r]);
+      } else if (auto it = d->raw_customers.find(keys[r]); it != d->raw_customers.end()) {
+        c = it->second;
+      }
+      if (c && *c >= 0 && *c < n_customers && d->customer_keys[*c] == keys[r]) d->model_row[*c] = static_cast<int32_t>(r);
+    }
+  }
   d->item_to_fbt.assign(static_cast<size_t>(n_items), -1);
   for (size_t j = 0; j < d->fbt_to_item.size(); ++j) d->item_to_fbt[d->fbt_to_item[j]] = static_cast<int32_t>(j);
 
@@ -563,37 +592,82 @@ StatusOr<RecommendResponse> RecommendationService::Recommend(const RecommendRequ
 
   const int pool = std::max(50, request.k * std::max(1, rules.candidate_factor));
   std::vector<Candidate> cands;
-  std::unordered_set<int32_t> taken;
+  cands.reserve(static_cast<size_t>(pool) * 3);
+  // Items already candidates: a per-thread mark array (one byte per service
+  // item, reset after use) instead of a hash set per request.
+  thread_local std::vector<uint8_t> taken_mark;
+  if (taken_mark.size() < d.items.size()) taken_mark.assign(d.items.size(), 0);
+  auto taken = [&](int32_t item) { return taken_mark[item] != 0; };
+  auto take = [&](int32_t item) { taken_mark[item] = 1; };
+  struct ClearMarks {
+    std::vector<Candidate>& cands;
+    std::vector<uint8_t>& mark;
+    ~ClearMarks() {
+      for (const Candidate& x : cands) mark[x.item] = 0;
+    }
+  } clear_marks{cands, taken_mark};
 
-  // The model, on the customer's positive history in model space.
-  thread_local std::vector<float> scores;
-  thread_local std::vector<std::pair<int32_t, float>> row;
-  row.clear();
-  if (d.model) {
+  // Recency cap (ServingRules::max_history_items): a customer with more
+  // history items than the cap is scored by item-to-item models, explained
+  // and matched against FBT rules from their `cap` most recent items only
+  // (by each item's newest event; ties at the cut go to lower item ids).
+  // Exclusions always use the whole history.
+  thread_local std::vector<uint8_t> recent;
+  recent.assign(h_items.size(), 1);
+  const size_t cap = static_cast<size_t>(rules.max_history_items);
+  if (cap > 0 && h_items.size() > cap) {
+    const size_t b = static_cast<size_t>(d.indptr[c]);
+    thread_local std::vector<int64_t> ts;
+    ts.assign(d.hist_last_ms.begin() + static_cast<std::ptrdiff_t>(b),
+              d.hist_last_ms.begin() + static_cast<std::ptrdiff_t>(b + h_items.size()));
+    std::nth_element(ts.begin(), ts.begin() + static_cast<std::ptrdiff_t>(cap - 1), ts.end(), std::greater<>());
+    const int64_t threshold = ts[cap - 1];  // the cap-th newest time
+    size_t at_threshold = cap;
+    for (size_t a = 0; a < h_items.size(); ++a) at_threshold -= d.hist_last_ms[b + a] > threshold ? 1 : 0;
     for (size_t a = 0; a < h_items.size(); ++a) {
-      const int32_t j = d.item_to_model[h_items[a]];
-      if (j >= 0 && h_weights[a] > 0) row.emplace_back(j, d.binary_values ? 1.0f : h_weights[a]);
+      const int64_t t = d.hist_last_ms[b + a];
+      recent[a] = t > threshold || (t == threshold && at_threshold > 0 && at_threshold--);
     }
   }
-  InteractionMatrix history;
-  if (!row.empty()) {
-    std::sort(row.begin(), row.end());
-    history.rows = 1;
-    history.cols = d.model->item_count();
-    history.indptr = {0, static_cast<int64_t>(row.size())};
-    for (const auto& [j, v] : row) {
-      history.indices.push_back(j);
-      history.values.push_back(v);
+
+  // The model, on the customer's positive history in model space (ascending
+  // model ids: service ids start with the model's items, so the order of
+  // h_items is kept). Models that keep per-customer state (ALS) get the
+  // whole row, so a customer they were trained on is recognised; the
+  // explanation always names recent items.
+  thread_local std::vector<float> scores;
+  thread_local std::vector<int32_t> model_items, explain_items;
+  thread_local std::vector<float> model_values, explain_values;
+  thread_local std::vector<ScoredItem> top;
+  model_items.clear();
+  model_values.clear();
+  explain_items.clear();
+  explain_values.clear();
+  if (d.model) {
+    const bool whole = d.model->UsesTrainingRows();
+    for (size_t a = 0; a < h_items.size(); ++a) {
+      const int32_t j = d.item_to_model[h_items[a]];
+      if (j < 0 || !(h_weights[a] > 0)) continue;
+      const float v = d.binary_values ? 1.0f : h_weights[a];
+      if (whole || recent[a]) {
+        model_items.push_back(j);
+        model_values.push_back(v);
+      }
+      if (recent[a]) {
+        explain_items.push_back(j);
+        explain_values.push_back(v);
+      }
     }
+  }
+  if (!model_items.empty()) {
+    const int32_t row = c >= 0 && !d.model_row.empty() ? d.model_row[c] : -1;
     scores.resize(static_cast<size_t>(d.model->item_count()));
-    const int32_t zero = 0;
-    d.model->Score(std::span<const int32_t>(&zero, 1), history, scores.data());
-    std::vector<ScoredItem> top;
-    TopK(scores.data(), d.model->item_count(), pool,
-         [&](int32_t j) { return !(scores[j] > 0) || excluded(d.model_to_item[j]); }, top);
-    for (const ScoredItem& s : top) {
-      cands.push_back({d.model_to_item[s.item], s.score, Source::kModel, -1});
-      taken.insert(d.model_to_item[s.item]);
+    d.model->ScoreCustomer(row, model_items, model_values, scores.data());
+    PositiveTopK(scores.data(), d.model->item_count(), pool, [&](int32_t j) { return excluded(d.model_to_item[j]); },
+                 top);
+    for (const ScoredItem& x : top) {
+      cands.push_back({d.model_to_item[x.item], x.score, Source::kModel, -1});
+      take(d.model_to_item[x.item]);
     }
   }
 
@@ -602,7 +676,7 @@ StatusOr<RecommendResponse> RecommendationService::Recommend(const RecommendRequ
   if (d.fbt && !h_items.empty()) {
     std::vector<int32_t> basket;
     for (size_t a = 0; a < h_items.size(); ++a) {
-      if ((h_flags[a] & kBought) && !(h_flags[a] & kRefunded) && d.item_to_fbt[h_items[a]] >= 0) {
+      if (recent[a] && (h_flags[a] & kBought) && !(h_flags[a] & kRefunded) && d.item_to_fbt[h_items[a]] >= 0) {
         basket.push_back(d.item_to_fbt[h_items[a]]);
       }
     }
@@ -610,9 +684,9 @@ StatusOr<RecommendResponse> RecommendationService::Recommend(const RecommendRequ
       rule_list = d.fbt->ForBasket(basket, pool);
       for (size_t r = 0; r < rule_list.size(); ++r) {
         const int32_t item = d.fbt_to_item[rule_list[r].consequent];
-        if (taken.count(item) || excluded(item)) continue;
+        if (taken(item) || excluded(item)) continue;
         cands.push_back({item, static_cast<float>(rule_list[r].lift), Source::kRule, static_cast<int32_t>(r)});
-        taken.insert(item);
+        take(item);
       }
     }
   }
@@ -646,9 +720,9 @@ StatusOr<RecommendResponse> RecommendationService::Recommend(const RecommendRequ
     if (it == d.popular.end()) continue;
     for (const ScoredItem& x : it->second.items) {
       if (popular_added >= pool) break;
-      if (taken.count(x.item) || excluded(x.item)) continue;
+      if (taken(x.item) || excluded(x.item)) continue;
       cands.push_back({x.item, x.score, Source::kPopular, static_cast<int32_t>(s)});
-      taken.insert(x.item);
+      take(x.item);
       ++popular_added;
     }
   }
@@ -668,14 +742,8 @@ StatusOr<RecommendResponse> RecommendationService::Recommend(const RecommendRequ
     }
   }
 
-  // Explanations.
-  std::vector<int32_t> model_items;
-  std::vector<float> model_values;
-  for (const auto& [j, v] : row) {
-    model_items.push_back(j);
-    model_values.push_back(v);
-  }
-  std::vector<ScoredItem> why;
+  // Explanations (from the same history the model scored).
+  thread_local std::vector<ScoredItem> why;
   for (const Candidate* cand : chosen) {
     RecommendedItem out;
     const ItemInfo& info = d.items[cand->item];
@@ -687,7 +755,7 @@ StatusOr<RecommendResponse> RecommendationService::Recommend(const RecommendRequ
     switch (cand->source) {
       case Source::kModel: {
         out.reason = "history";
-        d.model->Explain(model_items, model_values, d.item_to_model[cand->item], rules.explain_items, why);
+        d.model->Explain(explain_items, explain_values, d.item_to_model[cand->item], rules.explain_items, why);
         for (const ScoredItem& s : why) {
           const int32_t item = d.model_to_item[s.item];
           out.because.push_back(d.items[item].id);

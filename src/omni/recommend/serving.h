@@ -66,6 +66,15 @@ struct ServingRules {
   int candidate_factor = 5;
   // History items named in each explanation.
   int explain_items = 3;
+  // Item-to-item models (item-kNN, EASE, RP3beta), explanations and FBT
+  // rules use at most this many of the customer's most recent history items
+  // (by each item's newest event): a request reads one row of item weights
+  // per history item, so a customer with thousands of items would cost
+  // milliseconds, and their recent items say more about what they want
+  // next. 0 = the whole history. Exclusions (already bought, refunded)
+  // always use the whole history; ALS scores from the whole row (fitted
+  // factors for customers it was trained on).
+  int max_history_items = 200;
   // Fallback popularity spec:
   //   popularity                   scopes store → channel → segment → overall
   //   popularity:by=channel|store|segment|category|global   that scope, then overall
@@ -83,6 +92,10 @@ struct ServingOptions {
   std::string model;  // model name under DATA_DIR/models ("ease"); "" = the newest ranking model
   ServingRules rules;
   InteractionWeights weights;  // history weights (interactions.h defaults)
+  // Give the model each customer's training row (from the artefact's
+  // .customers list) so ALS reuses fitted factors; false folds every request
+  // in from history, as before the list existed (benchmark comparisons).
+  bool reuse_training_rows = true;
 };
 
 struct RecommendRequest {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "omni/recommend/als.h"
 #include "omni/recommend/artefact_store.h"
 #include "omni/recommend/interactions.h"
 #include "omni/recommend/recommender.h"
@@ -19,7 +20,8 @@ namespace fs = std::filesystem;
 // c % 10, (c + 1) % 10 (category A) and 10 + c % 7 (category B) in one order.
 // Raw customer ids (no identity resolution), an item-kNN model published as
 // `omni train` does.
-fs::path MakeDataDir(const std::string& name) {
+fs::path MakeDataDir(const std::string& name, const std::string& spec = "itemknn:k=20",
+                     std::unique_ptr<Recommender>* fitted = nullptr) {
   fs::path dir = fs::path(::testing::TempDir()) / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -53,13 +55,27 @@ fs::path MakeDataDir(const std::string& name) {
   auto loaded = LoadInteractions(**store, nullptr, InteractionWeights{});
   EXPECT_TRUE(loaded.ok());
   auto matrix = ToMatrix(loaded->log, MatrixValues::kBinary);
-  auto model = MakeRecommender("itemknn:k=20");
+  auto model = MakeRecommender(spec);
   EXPECT_TRUE((*model)->Fit(*matrix).ok());
   auto published = PublishModel(
-      dir.string(), "itemknn", loaded->item_ids, [](int64_t) { return std::string("{\"values\":\"binary\"}"); },
-      [&](const std::string& tmp) { return (*model)->Save(tmp); });
+      dir.string(), spec.substr(0, spec.find(':')), loaded->item_ids,
+      [](int64_t) { return std::string("{\"values\":\"binary\"}"); },
+      [&](const std::string& tmp) { return (*model)->Save(tmp); }, loaded->customer_keys);
   EXPECT_TRUE(published.ok()) << published.status().ToString();
+  if (fitted) *fitted = std::move(*model);
   return dir;
+}
+
+// Dense model id of an item (its line in the published item list).
+int32_t ModelItem(const fs::path& dir, const std::string& item_id) {
+  auto m = LatestModel(dir.string(), "");
+  if (!m.ok() || !m->has_value()) return -1;
+  auto ids = ReadItemList((*m)->items_path);
+  if (!ids.ok()) return -1;
+  for (size_t j = 0; j < ids->size(); ++j) {
+    if ((*ids)[j] == item_id) return static_cast<int32_t>(j);
+  }
+  return -1;
 }
 
 std::vector<std::string> Ids(const RecommendResponse& r) {
@@ -151,6 +167,82 @@ TEST(ServingTest, CategoryFallbackFillsFromTheCustomersCategories) {
   EXPECT_EQ((*service)->Recommend(req).status().code(), StatusCode::kNotFound);
   options.rules.fallback = "trending:window=soon";
   EXPECT_EQ(RecommendationService::Load(dir.string(), options).status().code(), StatusCode::kInvalidArgument);
+  fs::remove_all(dir);
+}
+
+TEST(ServingTest, RecencyCapScoresFromRecentItemsAndExcludesTheWholeHistory) {
+  fs::path dir = MakeDataDir("serving_cap");
+  ServingOptions options;
+  options.rules.max_history_items = 1;
+  options.rules.max_per_category = 0;
+  auto service = RecommendationService::Load(dir.string(), options);
+  ASSERT_TRUE(service.ok()) << service.status().ToString();
+  RecommendRequest req;
+  req.customer = "customer_id:c0";  // bought I0, then I1, then I10 (newest)
+  req.k = 10;
+  auto r = (*service)->Recommend(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->history_items, 3);
+  int from_model = 0;
+  for (const auto& it : r->items) {
+    EXPECT_NE(it.item_id, "I0");
+    EXPECT_NE(it.item_id, "I1");
+    EXPECT_NE(it.item_id, "I10");
+    if (it.reason != "history") continue;
+    ++from_model;
+    // Scored and explained from the newest item only.
+    EXPECT_EQ(it.because, std::vector<std::string>{"I10"}) << it.item_id;
+  }
+  EXPECT_GT(from_model, 0);
+  // Without the cap the older items contribute too.
+  options.rules.max_history_items = 0;
+  auto whole = RecommendationService::Load(dir.string(), options);
+  ASSERT_TRUE(whole.ok());
+  auto w = (*whole)->Recommend(req);
+  ASSERT_TRUE(w.ok());
+  bool older = false;
+  for (const auto& it : w->items) {
+    for (const auto& b : it.because) older |= b == "I0" || b == "I1";
+  }
+  EXPECT_TRUE(older);
+  fs::remove_all(dir);
+}
+
+TEST(ServingTest, AlsScoresTrainedCustomersFromTheirFittedFactors) {
+  std::unique_ptr<Recommender> fitted;
+  fs::path dir = MakeDataDir("serving_als", "als:factors=8,iters=5", &fitted);
+  ASSERT_TRUE(fs::exists(dir / "models" / "als" / "000001.customers"));
+  ServingOptions options;
+  options.rules.max_per_category = 0;
+  auto service = RecommendationService::Load(dir.string(), options);
+  ASSERT_TRUE(service.ok()) << service.status().ToString();
+  const auto& als = static_cast<const AlsModel&>(*fitted);
+  int checked = 0;
+  for (int32_t c = 0; c < 30; c += 7) {
+    RecommendRequest req;
+    req.dense_id = c;
+    req.k = 3;
+    auto r = (*service)->Recommend(req);
+    ASSERT_TRUE(r.ok());
+    // Training row c (raw customers in arrival order, as omni train saw them)
+    // scored from its fitted factors (half-precision item factors: 2⁻¹¹).
+    std::span<const float> x = als.CustomerFactors(c);
+    for (const auto& it : r->items) {
+      if (it.reason != "history") continue;
+      double exact = 0, bound = 0;
+      // The model's item ids follow the item list: look the item up in it.
+      const int32_t j = ModelItem(dir, it.item_id);
+      ASSERT_GE(j, 0);
+      std::span<const float> yj = als.ItemFactors(j);
+      for (size_t f = 0; f < x.size(); ++f) {
+        exact += static_cast<double>(x[f]) * yj[f];
+        bound += std::abs(static_cast<double>(x[f]) * yj[f]);
+      }
+      EXPECT_NEAR(it.score, exact, bound / 2048 + 1e-6) << c << " " << it.item_id;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 5);
   fs::remove_all(dir);
 }
 
