@@ -1,9 +1,12 @@
 #include "omni/predict/propensity_metrics.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
+#include <utility>
 
 namespace omni::predict {
 namespace {
@@ -34,13 +37,34 @@ double RocAuc(std::span<const float> labels, std::span<const double> scores) {
   // Sorting (score, label) pairs in place rather than indices into the two
   // arrays: XGBoost's early stopping computes this every boosting round, and
   // the indirect sort's cache misses were a fifth of a Hillstrom fit.
+  // And by an LSD radix sort on the scores' order-preserving bit patterns,
+  // skipping the bytes every score shares (most of the high ones): on the
+  // 12,800 validation rows of a Hillstrom fit it is several times faster
+  // than std::sort's comparisons, which were ~10% of the whole fit.
   struct Row {
+    uint64_t key;  // order-preserving image of the score's bits
     double score;
     bool positive;
   };
-  std::vector<Row> rows(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) rows[i] = {scores[i], labels[i] > 0.5f};
-  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.score < b.score; });
+  std::vector<Row> rows(static_cast<size_t>(n)), scratch(static_cast<size_t>(n));
+  std::array<std::array<uint32_t, 256>, 8> counts{};
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t bits;
+    std::memcpy(&bits, &scores[i], sizeof bits);
+    // Negative doubles order reversed by their bits: flip them all; positive
+    // ones just above every negative: set the sign bit.
+    const uint64_t key = (bits >> 63) != 0 ? ~bits : bits | (uint64_t{1} << 63);
+    rows[i] = {key, scores[i], labels[i] > 0.5f};
+    for (int b = 0; b < 8; ++b) ++counts[b][(key >> (8 * b)) & 0xff];
+  }
+  for (int b = 0; b < 8; ++b) {
+    std::array<uint32_t, 256>& c = counts[b];
+    if (c[(rows[0].key >> (8 * b)) & 0xff] == static_cast<uint32_t>(n)) continue;  // one bucket: order kept
+    uint32_t offset = 0;
+    for (uint32_t& v : c) offset += std::exchange(v, offset);
+    for (const Row& r : rows) scratch[c[(r.key >> (8 * b)) & 0xff]++] = r;
+    rows.swap(scratch);
+  }
   // Sum of the (tie-averaged, 1-based) ranks of the positives.
   double rank_sum = 0;
   for (int64_t i = 0; i < n;) {

@@ -59,6 +59,35 @@ TEST(PropensityMetricsTest, ReliabilityTableMatchesCalibrationCurve) {
   }
 }
 
+// RocAuc sorts by the scores' bit patterns: check it against the definition
+// (the share of positive/negative pairs ordered right, ties counting half) on
+// margins of both signs, -0 beside +0, many ties and large magnitudes.
+TEST(PropensityMetricsTest, RocAucIsThePairwiseDefinitionForAnyScores) {
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<int> pick(0, 9);
+  std::normal_distribution<double> margin(0, 3);
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<float> y;
+    std::vector<double> s;
+    for (int i = 0; i < 300; ++i) {
+      const int k = pick(rng);
+      double v = k == 0 ? -0.0 : k == 1 ? 0.0 : k == 2 ? std::round(margin(rng)) : margin(rng) * (k == 3 ? 1e6 : 1);
+      s.push_back(v);
+      y.push_back((v + margin(rng)) > 0 ? 1.0f : 0.0f);
+    }
+    double ordered = 0, pairs = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      for (size_t j = 0; j < s.size(); ++j) {
+        if (y[i] > 0.5f && y[j] < 0.5f) {
+          pairs += 1;
+          ordered += s[i] > s[j] ? 1.0 : s[i] == s[j] ? 0.5 : 0.0;
+        }
+      }
+    }
+    EXPECT_NEAR(RocAuc(y, s), ordered / pairs, 1e-12) << "trial " << trial;
+  }
+}
+
 TEST(PropensityMetricsTest, EdgeCases) {
   // One class only: no ranking to measure.
   EXPECT_TRUE(std::isnan(RocAuc(std::vector<float>{0, 0}, std::vector<double>{0.1, 0.2})));
