@@ -91,6 +91,20 @@ TEST(DemoE2eTest, PipelineQuarantinesEveryPlantedDefectAndResolvesPersons) {
   EXPECT_GE(best_ndcg, popularity_ndcg) << "the best is at least as good as the popularity baseline";
   EXPECT_GT(int64_t(rec["model"]["version"]), 0);
   EXPECT_TRUE(std::filesystem::exists(dir / "d" / "models"));
+  // The comparison is kept for the dashboard's recommendation-quality page,
+  // as `omni evaluate` keeps its own: one report naming the same best model.
+  {
+    std::vector<std::filesystem::path> reports;
+    if (std::filesystem::exists(dir / "d" / "evaluations")) {
+      for (const auto& e : std::filesystem::directory_iterator(dir / "d" / "evaluations")) reports.push_back(e.path());
+    }
+    ASSERT_EQ(reports.size(), 1u) << "no evaluation kept in DATA_DIR/evaluations";
+    simdjson::dom::parser report_parser;
+    simdjson::dom::element report;
+    ASSERT_FALSE(report_parser.load(reports[0].string()).get(report));
+    EXPECT_EQ(std::string_view(report["protocol"]), "temporal");
+    EXPECT_EQ(std::string_view(report["model"]), best);
+  }
 
   // Example customers: catalogue items under their catalogue names, with an
   // explanation, none of them already bought (the demo configures no

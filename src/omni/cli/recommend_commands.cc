@@ -108,6 +108,8 @@ StatusOr<double> ParseBudget(const std::string& text) {
   return v * scale;
 }
 
+}  // namespace
+
 // DATA_DIR/evaluations/<UTC time>.json, written under a temporary name and
 // renamed so a reader never sees half a report.
 Status SaveEvaluation(const std::string& data_dir, const std::string& json) {
@@ -135,6 +137,79 @@ Status SaveEvaluation(const std::string& data_dir, const std::string& json) {
   return Status::Ok();
 }
 
+std::string EvaluationReportJson(const recommend::EvaluationReport& r, const EvaluationRun& run) {
+  const std::string ndcg_key = "ndcg@" + std::to_string(r.k);
+  const recommend::ModelResult* best = nullptr;
+  for (const auto& m : r.models) {
+    if (!m.status.ok()) continue;
+    auto v = [&](const recommend::ModelResult& x) {
+      for (const auto& [k, val] : x.metrics) {
+        if (k == ndcg_key) return val;
+      }
+      return -1.0;
+    };
+    // With a validation part the best model is the best on validation (a
+    // choice made on test would be optimistic); otherwise the best on test.
+    auto chosen_by = [&](const recommend::ModelResult& x) { return x.validation_ndcg >= 0 ? x.validation_ndcg : v(x); };
+    if (!best || chosen_by(m) > chosen_by(*best)) best = &m;
+  }
+  const char* values_name = run.values == MatrixValues::kBinary ? "binary" : "weight";
+  const double seconds = run.seconds;
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("protocol").String(r.protocol);
+  w.Key("evaluated_at").String(ingest::FormatTimestamp(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count(),
+      0));
+  w.Key("k").Int(r.k);
+  w.Key("seed").Int(r.seed);
+  if (r.protocol == "temporal") w.Key("cutoff").String(ingest::FormatTimestamp(r.cutoff_ms, 0));
+  w.Key("values").String(values_name);
+  if (run.max_history > 0) w.Key("max_history_items").Int(run.max_history);
+  if (run.validation > 0) w.Key("validation_ratio").Double(run.validation);
+  w.Key("resolved_customers").Bool(run.resolved_customers);
+  w.Key("data").BeginObject();
+  w.Key("rows").Int(r.rows).Key("customers").Int(r.customers).Key("items").Int(r.items);
+  w.Key("train_rows").Int(r.train_rows).Key("validation_rows").Int(r.validation_rows);
+  w.Key("test_rows").Int(r.test_rows).Key("cold_customers").Int(r.cold_customers);
+  w.EndObject();
+  // The best model's metrics at the top level, keyed by name ("ndcg@10"),
+  // so one-model runs read as DESIGN.md promises; every model under "models".
+  if (best) {
+    w.Key("model").String(best->spec);
+    for (const auto& [k, v] : best->metrics) w.Key(k).Double(v);
+  }
+  w.Key("models").BeginArray();
+  for (const auto& m : r.models) {
+    w.BeginObject();
+    w.Key("spec").String(m.spec);
+    if (!m.status.ok()) {
+      w.Key("error").BeginObject();
+      w.Key("code").String(StatusCodeName(m.status.code())).Key("message").String(m.status.message());
+      w.EndObject();
+    } else {
+      w.Key("model_spec").String(m.model_spec);
+      for (const auto& [k, v] : m.metrics) w.Key(k).Double(v);
+      w.Key("customers").Int(m.customers);
+      if (m.validation_ndcg >= 0) w.Key("validation_" + ndcg_key).Double(m.validation_ndcg);
+      w.Key("candidates").Int(m.candidates);
+      if (r.protocol == "recbole") {
+        w.Key("search_seconds").Double(m.search_seconds).Key("budget_exhausted").Bool(m.budget_exhausted);
+      }
+    }
+    w.Key("fit_seconds").Double(m.fit_seconds);
+    w.Key("score_seconds").Double(m.score_seconds);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("seconds").Double(seconds);
+  w.EndObject();
+  return w.str();
+}
+
+namespace {
+
 Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
   OMNI_ASSIGN_OR_RETURN(Loaded l, LoadFromStore(ctx.data_dir, a.half_life_days));
   recommend::EvaluationOptions o;
@@ -158,79 +233,24 @@ Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
   auto t0 = std::chrono::steady_clock::now();
   OMNI_ASSIGN_OR_RETURN(recommend::EvaluationReport r, recommend::Evaluate(l.data.log, a.specs, o));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const std::string ndcg_key = "ndcg@" + std::to_string(a.k);
-  const recommend::ModelResult* best = nullptr;
-  for (const auto& m : r.models) {
-    if (!m.status.ok()) continue;
-    auto v = [&](const recommend::ModelResult& x) {
-      for (const auto& [k, val] : x.metrics) {
-        if (k == ndcg_key) return val;
-      }
-      return -1.0;
-    };
-    // With a validation part the best model is the best on validation (a
-    // choice made on test would be optimistic); otherwise the best on test.
-    auto chosen_by = [&](const recommend::ModelResult& x) { return x.validation_ndcg >= 0 ? x.validation_ndcg : v(x); };
-    if (!best || chosen_by(m) > chosen_by(*best)) best = &m;
-  }
   const char* values_name = o.values == MatrixValues::kBinary ? "binary" : "weight";
+  const std::string ndcg_key = "ndcg@" + std::to_string(a.k);
   {
-    JsonWriter w;
-    w.BeginObject();
-    w.Key("protocol").String(r.protocol);
-    w.Key("evaluated_at").String(ingest::FormatTimestamp(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count(),
-        0));
-    w.Key("k").Int(r.k);
-    w.Key("seed").Int(r.seed);
-    if (r.protocol == "temporal") w.Key("cutoff").String(ingest::FormatTimestamp(r.cutoff_ms, 0));
-    w.Key("values").String(values_name);
-    if (a.max_history > 0) w.Key("max_history_items").Int(a.max_history);
-    if (a.validation > 0) w.Key("validation_ratio").Double(a.validation);
-    w.Key("resolved_customers").Bool(l.data.resolved_customers);
-    w.Key("data").BeginObject();
-    w.Key("rows").Int(r.rows).Key("customers").Int(r.customers).Key("items").Int(r.items);
-    w.Key("train_rows").Int(r.train_rows).Key("validation_rows").Int(r.validation_rows);
-    w.Key("test_rows").Int(r.test_rows).Key("cold_customers").Int(r.cold_customers);
-    w.EndObject();
-    // The best model's metrics at the top level, keyed by name ("ndcg@10"),
-    // so one-model runs read as DESIGN.md promises; every model under "models".
-    if (best) {
-      w.Key("model").String(best->spec);
-      for (const auto& [k, v] : best->metrics) w.Key(k).Double(v);
-    }
-    w.Key("models").BeginArray();
-    for (const auto& m : r.models) {
-      w.BeginObject();
-      w.Key("spec").String(m.spec);
-      if (!m.status.ok()) {
-        w.Key("error").BeginObject();
-        w.Key("code").String(StatusCodeName(m.status.code())).Key("message").String(m.status.message());
-        w.EndObject();
-      } else {
-        w.Key("model_spec").String(m.model_spec);
-        for (const auto& [k, v] : m.metrics) w.Key(k).Double(v);
-        w.Key("customers").Int(m.customers);
-        if (m.validation_ndcg >= 0) w.Key("validation_" + ndcg_key).Double(m.validation_ndcg);
-        w.Key("candidates").Int(m.candidates);
-        if (r.protocol == "recbole") {
-          w.Key("search_seconds").Double(m.search_seconds).Key("budget_exhausted").Bool(m.budget_exhausted);
-        }
-      }
-      w.Key("fit_seconds").Double(m.fit_seconds);
-      w.Key("score_seconds").Double(m.score_seconds);
-      w.EndObject();
-    }
-    w.EndArray();
-    w.Key("seconds").Double(seconds);
-    w.EndObject();
+    EvaluationRun run;
+    run.values = o.values;
+    run.max_history = a.max_history;
+    run.validation = a.validation;
+    run.resolved_customers = l.data.resolved_customers;
+    run.seconds = seconds;
+    const std::string json = EvaluationReportJson(r, run);
     // Kept for the dashboard's recommendation-quality page (the newest file wins).
-    if (Status st = SaveEvaluation(ctx.data_dir, w.str()); !st.ok()) {
+    if (Status st = SaveEvaluation(ctx.data_dir, json); !st.ok()) {
       spdlog::warn("evaluation not kept for the dashboard: {}", st.ToString());
     }
     if (ctx.json()) {
-      PrintJson(w);
+      std::fwrite(json.data(), 1, json.size(), stdout);
+      std::fputc('\n', stdout);
+      std::fflush(stdout);
       return Status::Ok();
     }
   }

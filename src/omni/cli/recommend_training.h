@@ -7,6 +7,7 @@
 #include <string>
 
 #include "omni/common/status.h"
+#include "omni/recommend/evaluation.h"
 #include "omni/recommend/interactions.h"
 
 namespace omni::cli {
@@ -41,5 +42,24 @@ struct TrainedRules {
 // Frequently-bought-together rules ("fbt", "fbt:min_support=...") mined from
 // the stored purchases' baskets.
 StatusOr<TrainedRules> TrainTogetherRules(const std::string& data_dir, const std::string& spec);
+
+// How an evaluation was run, for its report beside recommend::EvaluationReport.
+struct EvaluationRun {
+  recommend::MatrixValues values = recommend::MatrixValues::kWeight;
+  int max_history = 0;      // --max-history (0 = none)
+  double validation = 0;    // --validation ratio (0 = none)
+  bool resolved_customers = false;
+  double seconds = 0;
+};
+
+// The report `omni evaluate --format json` prints: the best model (by
+// validation NDCG when there is a validation part, else test) at the top
+// level, every model under "models".
+std::string EvaluationReportJson(const recommend::EvaluationReport& report, const EvaluationRun& run);
+
+// Keeps a report as DATA_DIR/evaluations/<UTC time>.json for the dashboard's
+// recommendation-quality page (the newest file wins); written under a
+// temporary name and renamed, so a reader never sees half a report.
+Status SaveEvaluation(const std::string& data_dir, const std::string& json);
 
 }  // namespace omni::cli
