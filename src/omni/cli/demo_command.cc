@@ -24,6 +24,7 @@
 #include "omni/recommend/evaluation.h"
 #include "omni/recommend/interactions.h"
 #include "omni/recommend/serving.h"
+#include "omni/recommend/serving_json.h"
 #include "omni/store/sqlite_sql.h"
 #include "omni/store/store.h"
 
@@ -337,15 +338,9 @@ void WriteRecommendJson(JsonWriter& w, const RecommendStep& r) {
   w.Key("examples").BeginArray();
   for (const auto& e : r.examples) {
     w.BeginObject().Key("customer").String(e.customer_key).Key("history_items").Int(e.history_items);
-    w.Key("model").String(e.model).Key("items").BeginArray();
-    for (const auto& item : e.items) {
-      w.BeginObject().Key("item_id").String(item.item_id).Key("title").String(item.title);
-      w.Key("category").String(item.category).Key("score").Double(item.score).Key("reason").String(item.reason);
-      w.Key("because").BeginArray();
-      for (const auto& b : item.because) w.String(b);
-      w.EndArray().Key("explanation").String(item.explanation).EndObject();
-    }
-    w.EndArray().EndObject();
+    w.Key("model").String(e.model);
+    recommend::WriteRecommendedItemsJson(w, e.items);
+    w.EndObject();
   }
   w.EndArray();
   w.Key("together");

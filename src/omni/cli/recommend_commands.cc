@@ -24,6 +24,7 @@
 #include "omni/recommend/evaluation.h"
 #include "omni/recommend/fbt.h"
 #include "omni/recommend/serving.h"
+#include "omni/recommend/serving_json.h"
 #include "omni/recommend/interactions.h"
 #include "omni/recommend/recommender.h"
 
@@ -547,16 +548,7 @@ StatusOr<std::shared_ptr<const recommend::RecommendationService>> OpenService(co
 }
 
 void WriteItemsJson(JsonWriter& w, const recommend::RecommendResponse& r) {
-  w.Key("items").BeginArray();
-  for (const auto& it : r.items) {
-    w.BeginObject().Key("item_id").String(it.item_id).Key("title").String(it.title);
-    w.Key("category").String(it.category).Key("score").Double(it.score).Key("reason").String(it.reason);
-    w.Key("because").BeginArray();
-    for (const auto& b : it.because) w.String(b);
-    w.EndArray();
-    w.Key("explanation").String(it.explanation).EndObject();
-  }
-  w.EndArray();
+  recommend::WriteRecommendedItemsJson(w, r.items);
 }
 
 Status RunTogether(const Context& ctx, const RecommendArgs& a,

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "omni/recommend/artefact.h"
+#include "omni/recommend/item_neighbours.h"
 #include "omni/recommend/models.h"
 
 namespace omni::recommend {
@@ -62,7 +63,7 @@ void Reweight(InteractionMatrix& x, Weighting w, double k1, double b) {
   }
 }
 
-class ItemKnn final : public Recommender {
+class ItemKnn final : public ItemNeighbourRecommender {
  public:
   ItemKnn(int k, double shrink, Weighting weighting, double k1, double b, int threads)
       : k_(k), shrink_(shrink), weighting_(weighting), k1_(k1), b_(b), threads_(threads) {}
@@ -132,73 +133,16 @@ class ItemKnn final : public Recommender {
     for (int t = 1; t < threads_; ++t) pool.emplace_back(work, t);
     work(0);
     for (auto& th : pool) th.join();
-    indptr_.assign(static_cast<size_t>(n) + 1, 0);
-    neighbours_.clear();
-    weights_.clear();
-    for (int32_t i = 0; i < n; ++i) {
-      for (const ScoredItem& s : rows[i]) {
-        neighbours_.push_back(s.item);
-        weights_.push_back(s.score);
-      }
-      indptr_[i + 1] = static_cast<int64_t>(neighbours_.size());
-    }
-    items_ = n;
+    neighbours_.Assign(n, rows);
     return Status::Ok();
   }
 
-  void Score(std::span<const int32_t> customers, const InteractionMatrix& history, float* scores) const override {
-    const size_t n = items_;
-    for (size_t c = 0; c < customers.size(); ++c) {
-      float* out = scores + c * n;
-      std::fill(out, out + n, 0.0f);
-      if (customers[c] < 0 || customers[c] >= history.rows) continue;
-      auto idx = history.RowIndices(customers[c]);
-      auto val = history.RowValues(customers[c]);
-      for (size_t a = 0; a < idx.size(); ++a) {
-        if (idx[a] >= items_) continue;
-        for (int64_t p = indptr_[idx[a]]; p < indptr_[idx[a] + 1]; ++p) out[neighbours_[p]] += val[a] * weights_[p];
-      }
-    }
-  }
-
-  // The same sum as Score, on spans: no matrix built per request.
-  void ScoreCustomer(int32_t, std::span<const int32_t> items, std::span<const float> values,
-                     float* scores) const override {
-    std::fill(scores, scores + items_, 0.0f);
-    for (size_t a = 0; a < items.size(); ++a) {
-      if (items[a] < 0 || items[a] >= items_) continue;
-      for (int64_t p = indptr_[items[a]]; p < indptr_[items[a] + 1]; ++p) scores[neighbours_[p]] += values[a] * weights_[p];
-    }
-  }
-
-  int32_t item_count() const override { return items_; }
-
-  // Exact: score(u, j) is the sum of x_ui · sim(i, j) over history items i
-  // that list j among their neighbours (rows are sorted by item id).
-  void Explain(std::span<const int32_t> items, std::span<const float> values, int32_t item, int limit,
-               std::vector<ScoredItem>& out) const override {
-    out.clear();
-    for (size_t a = 0; a < items.size(); ++a) {
-      if (items[a] < 0 || items[a] >= items_) continue;
-      auto first = neighbours_.begin() + indptr_[items[a]];
-      auto last = neighbours_.begin() + indptr_[items[a] + 1];
-      auto it = std::lower_bound(first, last, item);
-      if (it != last && *it == item) out.push_back({items[a], values[a] * weights_[it - neighbours_.begin()]});
-    }
-    KeepTopContributions(out, limit);
-  }
-
   // The neighbour list of one item (for explanations and tests).
-  std::span<const int32_t> Neighbours(int32_t i) const {
-    return {neighbours_.data() + indptr_[i], static_cast<size_t>(indptr_[i + 1] - indptr_[i])};
-  }
+  std::span<const int32_t> Neighbours(int32_t i) const { return neighbours_.Neighbours(i); }
 
   Status Save(const std::string& path) const override {
     ArtefactWriter w("itemknn", spec());
-    w.Int("items", items_);
-    w.Int64s("indptr", indptr_);
-    w.Int32s("neighbours", neighbours_);
-    w.Floats("weights", weights_);
+    neighbours_.Save(w);
     return w.WriteTo(path);
   }
 
@@ -214,19 +158,7 @@ class ItemKnn final : public Recommender {
     weighting_ = params.weighting_;
     k1_ = params.k1_;
     b_ = params.b_;
-    OMNI_ASSIGN_OR_RETURN(int64_t items, r.Int("items"));
-    OMNI_ASSIGN_OR_RETURN(indptr_, r.Int64s("indptr"));
-    OMNI_ASSIGN_OR_RETURN(neighbours_, r.Int32s("neighbours"));
-    OMNI_ASSIGN_OR_RETURN(weights_, r.Floats("weights"));
-    if (items < 0 || indptr_.size() != static_cast<size_t>(items) + 1 ||
-        static_cast<size_t>(indptr_.back()) != neighbours_.size() || neighbours_.size() != weights_.size()) {
-      return InvalidArgument(path + ": itemknn arrays are inconsistent");
-    }
-    for (int32_t j : neighbours_) {
-      if (j < 0 || j >= items) return InvalidArgument(path + ": itemknn neighbour id out of range");
-    }
-    items_ = static_cast<int32_t>(items);
-    return Status::Ok();
+    return neighbours_.Load(r, path, "itemknn");
   }
 
  private:
@@ -235,10 +167,6 @@ class ItemKnn final : public Recommender {
   Weighting weighting_;
   double k1_, b_;
   int threads_;
-  int32_t items_ = 0;
-  std::vector<int64_t> indptr_{0};
-  std::vector<int32_t> neighbours_;
-  std::vector<float> weights_;
 };
 
 StatusOr<std::unique_ptr<Recommender>> MakeItemKnnFromSpec(const Spec& spec) {

@@ -20,12 +20,13 @@
 #include <fmt/format.h>
 
 #include "omni/recommend/artefact.h"
+#include "omni/recommend/item_neighbours.h"
 #include "omni/recommend/models.h"
 
 namespace omni::recommend {
 namespace {
 
-class Rp3Beta final : public Recommender {
+class Rp3Beta final : public ItemNeighbourRecommender {
  public:
   Rp3Beta(double alpha, double beta, int k, int threads) : alpha_(alpha), beta_(beta), k_(k), threads_(threads) {}
 
@@ -100,64 +101,13 @@ class Rp3Beta final : public Recommender {
     work(0, nt);
     for (auto& th : pool) th.join();
 
-    items_ = n;
-    indptr_.assign(static_cast<size_t>(n) + 1, 0);
-    neighbours_.clear();
-    weights_.clear();
-    for (int32_t i = 0; i < n; ++i) {
-      for (const ScoredItem& s : rows[i]) {
-        neighbours_.push_back(s.item);
-        weights_.push_back(s.score);
-      }
-      indptr_[i + 1] = static_cast<int64_t>(neighbours_.size());
-    }
+    neighbours_.Assign(n, rows);
     return Status::Ok();
-  }
-
-  void Score(std::span<const int32_t> customers, const InteractionMatrix& history, float* scores) const override {
-    const size_t n = items_;
-    for (size_t c = 0; c < customers.size(); ++c) {
-      if (customers[c] < 0 || customers[c] >= history.rows) {
-        std::fill(scores + c * n, scores + (c + 1) * n, 0.0f);
-        continue;
-      }
-      ScoreCustomer(-1, history.RowIndices(customers[c]), history.RowValues(customers[c]), scores + c * n);
-    }
-  }
-
-  void ScoreCustomer(int32_t, std::span<const int32_t> items, std::span<const float> values,
-                     float* scores) const override {
-    std::fill(scores, scores + items_, 0.0f);
-    for (size_t a = 0; a < items.size(); ++a) {
-      if (items[a] < 0 || items[a] >= items_) continue;
-      for (int64_t p = indptr_[items[a]]; p < indptr_[items[a] + 1]; ++p) {
-        scores[neighbours_[p]] += values[a] * weights_[p];
-      }
-    }
-  }
-
-  int32_t item_count() const override { return items_; }
-
-  // Exact: score(u, j) = Σ x_ui · W_ij over history items listing j.
-  void Explain(std::span<const int32_t> items, std::span<const float> values, int32_t item, int limit,
-               std::vector<ScoredItem>& out) const override {
-    out.clear();
-    for (size_t a = 0; a < items.size(); ++a) {
-      if (items[a] < 0 || items[a] >= items_) continue;
-      auto first = neighbours_.begin() + indptr_[items[a]];
-      auto last = neighbours_.begin() + indptr_[items[a] + 1];
-      auto it = std::lower_bound(first, last, item);
-      if (it != last && *it == item) out.push_back({items[a], values[a] * weights_[it - neighbours_.begin()]});
-    }
-    KeepTopContributions(out, limit);
   }
 
   Status Save(const std::string& path) const override {
     ArtefactWriter w("rp3beta", spec());
-    w.Int("items", items_);
-    w.Int64s("indptr", indptr_);
-    w.Int32s("neighbours", neighbours_);
-    w.Floats("weights", weights_);
+    neighbours_.Save(w);
     return w.WriteTo(path);
   }
 
@@ -168,29 +118,13 @@ class Rp3Beta final : public Recommender {
     OMNI_ASSIGN_OR_RETURN(beta_, stored.GetDouble("beta", 0.6, 0.0, 10.0));
     OMNI_ASSIGN_OR_RETURN(int64_t k, stored.GetInt("k", 200, 1, 100000));
     k_ = static_cast<int>(k);
-    OMNI_ASSIGN_OR_RETURN(int64_t items, r.Int("items"));
-    OMNI_ASSIGN_OR_RETURN(indptr_, r.Int64s("indptr"));
-    OMNI_ASSIGN_OR_RETURN(neighbours_, r.Int32s("neighbours"));
-    OMNI_ASSIGN_OR_RETURN(weights_, r.Floats("weights"));
-    if (items < 0 || indptr_.size() != static_cast<size_t>(items) + 1 ||
-        static_cast<size_t>(indptr_.back()) != neighbours_.size() || neighbours_.size() != weights_.size()) {
-      return InvalidArgument(path + ": rp3beta arrays are inconsistent");
-    }
-    for (int32_t j : neighbours_) {
-      if (j < 0 || j >= items) return InvalidArgument(path + ": rp3beta neighbour id out of range");
-    }
-    items_ = static_cast<int32_t>(items);
-    return Status::Ok();
+    return neighbours_.Load(r, path, "rp3beta");
   }
 
  private:
   double alpha_, beta_;
   int k_;
   int threads_;
-  int32_t items_ = 0;
-  std::vector<int64_t> indptr_{0};
-  std::vector<int32_t> neighbours_;  // per item, ascending
-  std::vector<float> weights_;
 };
 
 }  // namespace

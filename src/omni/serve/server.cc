@@ -44,6 +44,7 @@
 #include "omni/serve/rate_limiter.h"
 #include "omni/recommend/artefact_store.h"
 #include "omni/recommend/serving.h"
+#include "omni/recommend/serving_json.h"
 #include "omni/serve/reloadable.h"
 #include "omni/serve/routes.h"
 #include "omni/store/sqlite_sql.h"
@@ -705,15 +706,8 @@ class Api {
     }
     w.Key("model").String(r->model).Key("model_version").Int(r->model_version);
     w.Key("history_items").Int(r->history_items).Key("fallback").Bool(r->fallback);
-    w.Key("items").BeginArray();
-    for (const auto& item : r->items) {
-      w.BeginObject().Key("item_id").String(item.item_id).Key("title").String(item.title);
-      w.Key("category").String(item.category).Key("score").Double(item.score).Key("reason").String(item.reason);
-      w.Key("because").BeginArray();
-      for (const auto& b : item.because) w.String(b);
-      w.EndArray().Key("explanation").String(item.explanation).EndObject();
-    }
-    w.EndArray().EndObject();
+    recommend::WriteRecommendedItemsJson(w, r->items);
+    w.EndObject();
     SendJson(res, 200, w.Take());
   }
 
