@@ -229,6 +229,7 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data
     OMNI_RETURN_IF_ERROR(ApplyMigrations(db, Migrations()));
   }
   OMNI_RETURN_IF_ERROR(store->Prepare());
+  if (!options.read_only) store->columns_ = std::make_unique<EventColumnsAppender>(data_dir, db);
   return store;
 }
 
@@ -334,6 +335,7 @@ StatusOr<ingest::BatchResult> SqliteStore::Write(std::string_view source, ingest
   }
   for (const auto& [id, seq] : staged.collided) collided_seq_by_id_.emplace(std::string(id), seq);
   last_seen_seq_ = std::max(last_seen_seq_, staged.max_seq);
+  if (columns_) columns_->AfterCommit(batch, staged.by_key, staged.collided, staged.max_seq);
   return result;
 }
 

@@ -20,6 +20,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "omni/store/event_columns.h"
 #include "omni/store/sqlite_util.h"
 #include "omni/store/store.h"
 
@@ -138,6 +139,9 @@ class SqliteStore final : public Store {
   std::array<absl::flat_hash_set<std::string>, ingest::kIdentityTypeCount> tombstones_;
   bool has_tombstones_ = false;
   int64_t last_tombstone_rowid_ = 0;
+
+  // The columnar snapshot's append hook (event_columns.h); null when read-only.
+  std::unique_ptr<EventColumnsAppender> columns_;
 
 };
 
