@@ -201,6 +201,8 @@ StatusOr<ProfileBuildOutcome> ComputeProfiles(const Context& ctx, const BuildFla
   // The events from the columnar snapshot (caught up from the store first).
   OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::EventColumns> columns, store::EventColumns::Open(ctx.data_dir, *store));
   const int64_t last_seq = columns->last_seq();
+  spdlog::info("events: {} in the columnar snapshot ({} caught up from the store), opened in {:.2f} s",
+               columns->rows(), columns->open_stats().rows_caught_up, columns->open_stats().seconds);
   builder.AddEvents(*columns);
   if (!flags.export_events.empty()) {
     // For checking the profiles with another tool (bench/profile_reference.py):

@@ -263,8 +263,11 @@ void FeatureBuilder::AddEvents(const store::EventColumns& columns) {
   State& s = *s_;
   const profile::ColumnAttribution attribution(columns, s.directory, s.options.strong_types);
   profile::ColumnMaps<Kind> maps(columns, &KindOf);
-  for (const store::EventColumnBlock& b : columns.blocks()) {
-    for (int64_t row = 0; row < b.rows; ++row) s.Add(profile::ColumnSource<Kind>(columns, b, row, attribution, maps));
+  profile::AttributedBlocks attributed(columns, attribution);
+  for (size_t k = 0; k < columns.blocks().size(); ++k) {
+    const store::EventColumnBlock& b = columns.blocks()[k];
+    const profile::AttributedBlocks::Rows customers = attributed.Block(k);
+    for (int64_t row = 0; row < b.rows; ++row) s.Add(profile::ColumnSource<Kind>(columns, b, row, customers, maps));
   }
 }
 

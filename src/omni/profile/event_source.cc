@@ -1,6 +1,9 @@
 #include "omni/profile/event_source.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -39,6 +42,55 @@ ColumnAttribution::ColumnAttribution(const store::EventColumns& columns,
   std::thread other(fill, n / 2, n);
   fill(0, n / 2);
   other.join();
+}
+
+struct AttributedBlocks::State {
+  std::vector<std::vector<int32_t>> customer;
+  std::vector<std::vector<uint8_t>> identified;
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t ready = 0;  // blocks done
+  std::atomic<bool> stop{false};
+  std::thread worker;
+};
+
+AttributedBlocks::AttributedBlocks(const store::EventColumns& columns, const ColumnAttribution& attribution)
+    : s_(std::make_unique<State>()) {
+  const auto& blocks = columns.blocks();
+  s_->customer.resize(blocks.size());
+  s_->identified.resize(blocks.size());
+  s_->worker = std::thread([this, &blocks, &attribution] {
+    State& s = *s_;
+    for (size_t k = 0; k < blocks.size() && !s.stop.load(std::memory_order_relaxed); ++k) {
+      const store::EventColumnBlock& b = blocks[k];
+      std::vector<int32_t>& customer = s.customer[k];
+      std::vector<uint8_t>& identified = s.identified[k];
+      customer.resize(static_cast<size_t>(b.rows));
+      identified.resize(static_cast<size_t>(b.rows));
+      for (int64_t r = 0; r < b.rows; ++r) {
+        bool strong = false;
+        customer[static_cast<size_t>(r)] = attribution.CustomerOf(b, r, &strong);
+        identified[static_cast<size_t>(r)] = strong ? 1 : 0;
+      }
+      std::lock_guard lock(s.mu);
+      s.ready = k + 1;
+      s.cv.notify_all();
+    }
+  });
+}
+
+AttributedBlocks::~AttributedBlocks() {
+  s_->stop = true;
+  s_->worker.join();
+}
+
+AttributedBlocks::Rows AttributedBlocks::Block(size_t k) {
+  State& s = *s_;
+  {
+    std::unique_lock lock(s.mu);
+    s.cv.wait(lock, [&] { return s.ready > k; });
+  }
+  return Rows{s.customer[k].data(), s.identified[k].data()};
 }
 
 }  // namespace omni::profile

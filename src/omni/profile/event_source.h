@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -56,6 +57,28 @@ class ColumnAttribution {
     uint8_t strong;
   };
   std::vector<Entry> entries_;
+};
+
+// The customers of every row of the snapshot, attributed on a second thread
+// block by block while the caller consumes earlier blocks (on two cores the
+// attribution walk, a third of the per-event work, then costs no wall time).
+class AttributedBlocks {
+ public:
+  AttributedBlocks(const store::EventColumns& columns, const ColumnAttribution& attribution);
+  ~AttributedBlocks();
+  AttributedBlocks(const AttributedBlocks&) = delete;
+  AttributedBlocks& operator=(const AttributedBlocks&) = delete;
+
+  // Block k's customers (-1 = none) and strong-identifier flags, once ready.
+  struct Rows {
+    const int32_t* customer;
+    const uint8_t* identified;
+  };
+  Rows Block(size_t k);
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
 };
 
 // An ingest::Event as a build reads it. KindT is the build's event kind,
@@ -109,10 +132,13 @@ template <typename KindT>
 class ColumnSource {
  public:
   ColumnSource(const store::EventColumns& columns, const store::EventColumnBlock& b, int64_t row,
-               const ColumnAttribution& attribution, ColumnMaps<KindT>& maps)
-      : columns_(columns), b_(b), row_(row), attribution_(attribution), maps_(maps) {}
+               AttributedBlocks::Rows attributed, ColumnMaps<KindT>& maps)
+      : columns_(columns), b_(b), row_(row), attributed_(attributed), maps_(maps) {}
   int64_t ts_ms() const { return b_.ts_ms[row_]; }
-  int32_t Customer(bool* identified) const { return attribution_.CustomerOf(b_, row_, identified); }
+  int32_t Customer(bool* identified) const {
+    *identified = attributed_.identified[row_] != 0;
+    return attributed_.customer[row_];
+  }
   template <typename Builder>
   int Channel(Builder& b) const {
     int& m = maps_.channel[b_.channel[row_]];
@@ -139,7 +165,7 @@ class ColumnSource {
   const store::EventColumns& columns_;
   const store::EventColumnBlock& b_;
   int64_t row_;
-  const ColumnAttribution& attribution_;
+  AttributedBlocks::Rows attributed_;
   ColumnMaps<KindT>& maps_;
 };
 

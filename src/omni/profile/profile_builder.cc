@@ -343,9 +343,12 @@ void ProfileBuilder::AddEvents(const store::EventColumns& columns) {
   State& s = *s_;
   const ColumnAttribution attribution(columns, s.directory, s.options.strong_types);
   ColumnMaps<EventKind> maps(columns, &KindOf);
-  for (const store::EventColumnBlock& b : columns.blocks()) {
+  AttributedBlocks attributed(columns, attribution);
+  for (size_t k = 0; k < columns.blocks().size(); ++k) {
+    const store::EventColumnBlock& b = columns.blocks()[k];
+    const AttributedBlocks::Rows customers = attributed.Block(k);
     for (int64_t row = 0; row < b.rows; ++row) {
-      s.Add(b.seq[row], ColumnSource<EventKind>(columns, b, row, attribution, maps));
+      s.Add(b.seq[row], ColumnSource<EventKind>(columns, b, row, customers, maps));
     }
   }
 }
