@@ -12,6 +12,7 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/hash/hash.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "omni/profile/clv_internal.h"
 #include "omni/profile/event_source.h"
@@ -341,7 +342,10 @@ void ProfileBuilder::AddEvent(int64_t seq, const ingest::Event& e) {
 
 void ProfileBuilder::AddEvents(const store::EventColumns& columns) {
   State& s = *s_;
+  const auto start = std::chrono::steady_clock::now();
   const ColumnAttribution attribution(columns, s.directory, s.options.strong_types);
+  spdlog::debug("profiles: attribution table of {} identifiers in {:.2f} s", columns.identity_count(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   ColumnMaps<EventKind> maps(columns, &KindOf);
   AttributedBlocks attributed(columns, attribution);
   for (size_t k = 0; k < columns.blocks().size(); ++k) {
