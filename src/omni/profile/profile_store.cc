@@ -149,26 +149,13 @@ StatusOr<std::unique_ptr<ProfileStore>> ProfileStore::Over(std::unique_ptr<store
 
 StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info,
                                                 const std::function<Status(const ProfileWriter&)>& produce) {
-  // Rows go kRowsPerInsert to a statement: per statement, the Sql layer
-  // looks the SQL text up in its cache and SQLite steps and resets, a good
-  // part of a narrow insert (the store's event insert does the same).
-  constexpr size_t kRowsPerInsert = 16;
-  auto insert_sql = [](size_t rows) {
-    std::string sql = std::string("INSERT INTO profiles(") + kColumns + ") VALUES ";
-    for (size_t r = 0; r < rows; ++r) sql += r == 0 ? "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                                                    : ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-    return sql;
-  };
-  const std::string insert = insert_sql(1);
-  const std::string insert_group = insert_sql(kRowsPerInsert);
+  const std::string insert = std::string("INSERT INTO profiles(") + kColumns +
+                             ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   int64_t build_id = 0;
   info.built_at_ms = NowMs();
   info.customers = 0;
   OMNI_RETURN_IF_ERROR(sql_->InTransaction([&]() -> Status {
-    // Dropping and re-creating frees the old rows page by page; a DELETE
-    // would update the key index row by row (seconds at 10^5..10^6 rows).
-    OMNI_RETURN_IF_ERROR(sql_->Execute("DROP TABLE profiles").status());
-    OMNI_RETURN_IF_ERROR(sql_->Execute(Migrations()[0]).status());
+    OMNI_RETURN_IF_ERROR(sql_->Execute("DELETE FROM profiles").status());
     // `produce` (assembling profiles, encoding rows, JSON) runs on a second
     // thread while this one inserts: on two cores the write phase costs the
     // larger of the two instead of their sum. The connection stays on this
@@ -217,19 +204,10 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info,
         queue.pop_front();
         cv.notify_all();
       }
-      size_t i = 0;
-      Row group;
-      for (; i + kRowsPerInsert <= batch.size() && write_status.ok(); i += kRowsPerInsert) {
-        group.clear();
-        for (size_t k = i; k < i + kRowsPerInsert; ++k) {
-          for (store::SqlValue& v : batch[k]) group.push_back(std::move(v));
-        }
-        write_status = sql_->Execute(insert_group, group).status();
-        if (write_status.ok()) info.customers += kRowsPerInsert;
-      }
-      for (; i < batch.size() && write_status.ok(); ++i) {
-        write_status = sql_->Execute(insert, batch[i]).status();
-        if (write_status.ok()) ++info.customers;
+      for (const Row& row : batch) {
+        write_status = sql_->Execute(insert, row).status();
+        if (!write_status.ok()) break;
+        ++info.customers;
       }
       if (!write_status.ok()) {
         std::lock_guard lock(mu);
