@@ -11,7 +11,9 @@
 // It is a cache: the events table stays the truth, and the snapshot always
 // equals it when a reader gets it:
 //  - SqliteStore::Write appends each committed batch's accepted events
-//    (EventColumnsAppender, after COMMIT; never blocks or fails a Write: when
+//    (EventColumnsAppender: after COMMIT the batch is copied compactly and
+//    appended on a thread of its own, in order; closing the store drains it.
+//    It never fails a Write and blocks one only when 4 batches wait: when
 //    it cannot append — the file is locked by a reader, another writer's batch
 //    is missing in between, an I/O error — it leaves the gap to the readers);
 //  - EventColumns::Open catches up from SQLite (Store::ScanEvents after the
@@ -147,16 +149,22 @@ class EventColumnsAppender {
   void AfterCommit(const ingest::Batch& batch, const IndexMap& first_by_key, const CollidedMap& collided,
                    int64_t last_seq) {
     if (first_by_key.empty() && collided.empty()) return;
+    // Index order without sorting: flag, then collect.
+    std::vector<uint8_t> flag(batch.events.size(), 0);
+    for (const auto& [key, index] : first_by_key) flag[index] = 1;
+    for (const auto& [id, seq] : collided) flag[IndexOfId(batch, id)] = 1;
     std::vector<uint32_t> accepted;
     accepted.reserve(first_by_key.size() + collided.size());
-    for (const auto& [key, index] : first_by_key) accepted.push_back(static_cast<uint32_t>(index));
-    for (const auto& [id, seq] : collided) accepted.push_back(IndexOfId(batch, id));
-    Append(batch, std::move(accepted), last_seq);
+    for (size_t i = 0; i < flag.size(); ++i) {
+      if (flag[i]) accepted.push_back(static_cast<uint32_t>(i));
+    }
+    Append(batch, accepted, last_seq);
   }
 
  private:
   static uint32_t IndexOfId(const ingest::Batch& batch, std::string_view event_id);
-  void Append(const ingest::Batch& batch, std::vector<uint32_t> accepted, int64_t last_seq);
+  // `accepted` in index order.
+  void Append(const ingest::Batch& batch, const std::vector<uint32_t>& accepted, int64_t last_seq);
 
   struct State;
   std::unique_ptr<State> s_;

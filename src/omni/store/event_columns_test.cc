@@ -79,7 +79,16 @@ class EventColumnsTest : public ::testing::Test {
     return r.ok() ? *r : ingest::BatchResult{};
   }
 
+  // Appends run on the store's appending thread; closing the store drains it.
+  void Drain() {
+    store_.reset();
+    auto store = Store::OpenSqlite(dir_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+  }
+
   std::unique_ptr<EventColumns> OpenColumns(bool persist = true) {
+    Drain();
     auto c = EventColumns::Open(dir_, *store_, persist);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return c.ok() ? std::move(c).value() : nullptr;
@@ -138,6 +147,7 @@ TEST_F(EventColumnsTest, WritesAppendAndTheSnapshotEqualsTheStore) {
 
 TEST_F(EventColumnsTest, AReaderCatchesUpWhatWritesCouldNotAppend) {
   Write(0, 300);
+  Drain();
   {
     // A reader holding the lock (as while it catches up) makes appends skip:
     // this batch and, being after a gap, the next one are not in the file.
@@ -145,6 +155,7 @@ TEST_F(EventColumnsTest, AReaderCatchesUpWhatWritesCouldNotAppend) {
     ASSERT_GE(fd, 0);
     ASSERT_EQ(::flock(fd, LOCK_EX), 0);
     Write(300, 600);
+    Drain();  // the append has been tried (and skipped) before the lock goes
     ::close(fd);
   }
   Write(600, 700);
@@ -165,8 +176,10 @@ TEST_F(EventColumnsTest, AReaderCatchesUpWhatWritesCouldNotAppend) {
 
 TEST_F(EventColumnsTest, AnOldDataDirectoryWithoutSnapshotIsBuiltFromTheStore) {
   Write(0, 400);
+  Drain();
   fs::remove_all(fs::path(dir_) / "columns");
-  Write(400, 450);  // cannot start a snapshot midway: left to the reader
+  Write(400, 450);
+  Drain();  // cannot start a snapshot midway: left to the reader
   EXPECT_FALSE(fs::exists(ColumnsFile()));
   auto columns = OpenColumns();
   ASSERT_TRUE(columns);
@@ -182,6 +195,7 @@ TEST_F(EventColumnsTest, AnOldDataDirectoryWithoutSnapshotIsBuiltFromTheStore) {
 TEST_F(EventColumnsTest, ATornTailIsCutAndReadAgainFromTheStore) {
   Write(0, 300);
   Write(300, 600);
+  Drain();
   const auto size = fs::file_size(ColumnsFile());
   // As a kill -9 in the middle of the second append would leave it.
   fs::resize_file(ColumnsFile(), size - 1000);
@@ -220,6 +234,7 @@ TEST_F(EventColumnsTest, ATornTailIsCutAndReadAgainFromTheStore) {
 
 TEST_F(EventColumnsTest, DeletedEventsInvalidateTheSnapshot) {
   Write(0, 300);
+  Drain();
   auto sql = OpenSqliteSql(dir_);
   ASSERT_TRUE(sql.ok());
   // As erasure does: delete + bump in one transaction, then discard the file.
@@ -257,6 +272,7 @@ TEST_F(EventColumnsTest, DeletedEventsInvalidateTheSnapshot) {
 
 TEST_F(EventColumnsTest, ReadOnlyReadersCatchUpInMemory) {
   Write(0, 100);
+  Drain();
   fs::remove_all(fs::path(dir_) / "columns");
   auto columns = OpenColumns(/*persist=*/false);
   ASSERT_TRUE(columns);
