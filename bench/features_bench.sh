@@ -8,7 +8,8 @@
 #
 # What each side does, exactly:
 #  omni   `omni --data D --format json features build --cutoff C1,C2 --horizon H --out F.csv` on a
-#         store that holds the events, One-ID resolved: reads every event from SQLite, attributes it
+#         store that holds the events, One-ID resolved: reads every event from the columnar snapshot
+#         (DATA_DIR/columns/events.col, kept by the import; built from SQLite when missing), attributes it
 #         to its customer, builds every feature of docs/features.md at both cutoffs (BG/NBD fitted
 #         per cutoff included) and writes the CSV.
 #  pandas given every event of a resolved customer with its customer key and item category

@@ -23,7 +23,9 @@
 #           all-events  the same events omni reads (every type), and
 #           purchases   a purchases-and-refunds-only extract (less to read).
 #         The script also checks that pandas and omni agree customer by customer.
-# Ratios are pandas time / omni time, wall clock. Runs are repeated RUNS times;
+# omni reads the events from the columnar snapshot (DATA_DIR/columns/events.col, store/event_columns.h),
+# which the import appends to; a store imported by an older omni gets it built at the first build.
+# Ratios are pandas time / omni time, wall clock and CPU (user + sys). Runs are repeated RUNS times;
 # the fastest of each is reported (the machine may be shared).
 set -euo pipefail
 
@@ -51,6 +53,7 @@ wall() {  # seconds from a /usr/bin/time -v report
   awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s}' "$1"
 }
 peak_mb() { awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$1"; }
+cpu() { awk -F': ' '/User time/ {u = $2} /System time/ {s = $2} END {print u + s}' "$1"; }  # user + sys seconds
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {'d': d}))" "$@"; }
 best() {  # best WALL_FILE... -> the smallest wall time and its file
   local best_file="" best_s=""
@@ -119,27 +122,30 @@ run_case() {
   python3 - "$name" "$out/first.out" "$out/first.time" "$o_json" "$o" "$a_json" "$a" "$p_json" "$p" \
     "$(wall "$out/first.time")" "$o_s" "$a_s" "$p_s" "$(peak_mb "$out/first.time")" "$(peak_mb "$o")" \
     "$(peak_mb "$a")" "$(peak_mb "$p")" "$(wc -l <"$out/events.csv")" "$(wc -l <"$out/purchases.csv")" \
+    "$(cpu "$o")" "$(cpu "$a")" "$(cpu "$p")" "$(cut -d' ' -f1-3 /proc/loadavg)" \
     <<'EOF' | tee "$out/summary.txt"
 import json, sys
 (name, first_out, _, omni_out, _, all_out, _, pur_out, _, first_s, omni_s, all_s, pur_s,
- first_mb, omni_mb, all_mb, pur_mb, all_rows, pur_rows) = sys.argv[1:]
+ first_mb, omni_mb, all_mb, pur_mb, all_rows, pur_rows, omni_cpu, all_cpu, pur_cpu, load) = sys.argv[1:]
 first, omni, pa, pp = (json.load(open(f)) for f in (first_out, omni_out, all_out, pur_out))
 f = float
 s = omni["seconds"]
-print(f"### {name}: {omni['events_read']:,} events, {omni['customers']:,} customers, {omni['buyers']:,} buyers")
+print(f"### {name}: {omni['events_read']:,} events, {omni['customers']:,} customers, {omni['buyers']:,} buyers"
+      f" (load average at the end: {load})")
 print(f"omni profiles build, first of this run (resolves the events identity has not seen yet: everything on a"
       f" fresh import), with --export-events: {f(first_s):.2f} s wall, peak RSS {first_mb} MB"
       f" (resolve {first['seconds']['resolve']:.2f} s)")
-print(f"omni profiles build: {f(omni_s):.2f} s wall, peak RSS {omni_mb} MB"
+print(f"omni profiles build: {f(omni_s):.2f} s wall, {f(omni_cpu):.2f} s CPU, peak RSS {omni_mb} MB"
       f" (of which heap {omni['memory_mb']['rss_anonymous']:.0f} MB at the end, mapped database pages"
       f" {omni['memory_mb']['rss_file_mapped']:.0f} MB);"
       f" resolve {s['resolve']:.2f} + directory {s['directory']:.2f} + scan {s['scan']:.2f} + compute {s['compute']:.2f}"
       f" (sort {s['compute_sort']:.2f}, rfm {s['compute_rfm']:.3f}, clv {s['compute_clv']:.2f}) + write {s['write']:.2f} s;"
       f" {omni['events_read'] / f(omni_s) / 1e6:.2f} M events/s end to end")
-for label, r, wall_s, mb, rows in (("all events", pa, all_s, all_mb, all_rows), ("purchases only", pp, pur_s, pur_mb, pur_rows)):
-    print(f"pandas RFM ({label}, {int(rows) - 1:,} rows): {f(wall_s):.2f} s wall (read {r['read_seconds']:.2f} s,"
-          f" groupby {r['compute_seconds']:.2f} s), peak RSS {mb} MB;"
-          f" pandas/omni = {f(wall_s) / f(omni_s):.2f}x")
+for label, r, wall_s, cpu_s, mb, rows in (("all events", pa, all_s, all_cpu, all_mb, all_rows),
+                                          ("purchases only", pp, pur_s, pur_cpu, pur_mb, pur_rows)):
+    print(f"pandas RFM ({label}, {int(rows) - 1:,} rows): {f(wall_s):.2f} s wall, {f(cpu_s):.2f} s CPU"
+          f" (read {r['read_seconds']:.2f} s, groupby {r['compute_seconds']:.2f} s), peak RSS {mb} MB;"
+          f" pandas/omni = {f(wall_s) / f(omni_s):.2f}x wall, {f(cpu_s) / f(omni_cpu):.2f}x CPU")
 k = s['compute_sort'] + s['compute_rfm']
 print(f"RFM on rows already in memory: omni {k:.3f} s (sorting every activity record by customer"
       f" {s['compute_sort']:.3f} s, shared by all features, + RFM and scores {s['compute_rfm']:.3f} s)"

@@ -96,7 +96,7 @@ StatusOr<BehaviourStep> RunBehaviour(const std::string& data_dir) {
   fo.strong_types = id_config.strong;
   fo.expected_events = stats.events;
   predict::FeatureBuildStats fstats;
-  OMNI_ASSIGN_OR_RETURN(predict::FeatureTable table, predict::BuildFeatures(*store, *directory, fo, &fstats));
+  OMNI_ASSIGN_OR_RETURN(predict::FeatureTable table, predict::BuildFeatures(data_dir, *store, *directory, fo, &fstats));
   out.cutoffs = fstats.cutoffs;
   out.rows = table.rows();
   out.columns = table.cols();

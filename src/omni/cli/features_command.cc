@@ -123,7 +123,7 @@ StatusOr<predict::FeatureTable> BuildFeaturesFromStore(const Context& ctx, const
   options.strong_types = id_config.strong;
   options.expected_events = src.stats.events;
   predict::FeatureBuildStats stats;
-  return predict::BuildFeatures(*src.store, *src.directory, options, &stats);
+  return predict::BuildFeatures(ctx.data_dir, *src.store, *src.directory, options, &stats);
 }
 
 namespace {
@@ -192,40 +192,44 @@ Status BuildFeatureTable(const Context& ctx, const BuildFlags& flags) {
   }
   std::array<bool, ingest::kIdentityTypeCount> strong{};
   for (ingest::IdentityType type : id_config.strong) strong[static_cast<size_t>(type)] = true;
-  std::string line;
-  {
-    ProgressReporter progress("features", "events", src.stats.events);
-    int64_t n = 0;
-    OMNI_RETURN_IF_ERROR(profile::ScanEventsPipelined(*src.store, 0, [&](int64_t, const ingest::Event& e) {
-      builder.AddEvent(e);
-      if ((++n & 0xFFFF) == 0) progress.Update(n, n);
-      if (!exported) return;
-      std::optional<int32_t> c = src.directory->CustomerOfEvent(e);
-      if (!c) return;
-      line = src.directory->CustomerKey(*c);
-      line += fmt::format(",{},", e.ts_ms);
-      AppendCsvField(line, e.channel);
-      line.push_back(',');
-      AppendCsvField(line, e.type);
-      line.push_back(',');
-      AppendCsvField(line, e.item_id);
-      line.push_back(',');
-      if (e.type == "purchase" || e.type == "refund") {
-        line += fmt::format("{}", std::max(0.0, e.quantity.value_or(1.0) * e.price.value_or(0.0)));
+  // The events from the columnar snapshot (caught up from the store first).
+  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::EventColumns> columns,
+                        store::EventColumns::Open(ctx.data_dir, *src.store));
+  spdlog::info("events: {} in the columnar snapshot ({} caught up from the store), opened in {:.2f} s",
+               columns->rows(), columns->open_stats().rows_caught_up, columns->open_stats().seconds);
+  builder.AddEvents(*columns);
+  if (exported) {
+    std::string line;
+    ingest::Event e;
+    for (const store::EventColumnBlock& b : columns->blocks()) {
+      for (int64_t row = 0; row < b.rows; ++row) {
+        columns->ToEvent(b, row, e);
+        std::optional<int32_t> c = src.directory->CustomerOfEvent(e);
+        if (!c) continue;
+        line = src.directory->CustomerKey(*c);
+        line += fmt::format(",{},", e.ts_ms);
+        AppendCsvField(line, e.channel);
+        line.push_back(',');
+        AppendCsvField(line, e.type);
+        line.push_back(',');
+        AppendCsvField(line, e.item_id);
+        line.push_back(',');
+        if (e.type == "purchase" || e.type == "refund") {
+          line += fmt::format("{}", std::max(0.0, e.quantity.value_or(1.0) * e.price.value_or(0.0)));
+        }
+        line.push_back(',');
+        AppendCsvField(line, e.order_id);
+        bool is_strong = false;
+        for (const auto& id : e.identities) is_strong = is_strong || strong[static_cast<size_t>(id.type)];
+        line += is_strong ? ",1," : ",0,";
+        if (!e.item_id.empty()) {
+          auto it = item_category.find(e.item_id);
+          if (it != item_category.end()) AppendCsvField(line, it->second);
+        }
+        line.push_back('\n');
+        std::fwrite(line.data(), 1, line.size(), exported.get());
       }
-      line.push_back(',');
-      AppendCsvField(line, e.order_id);
-      bool is_strong = false;
-      for (const auto& id : e.identities) is_strong = is_strong || strong[static_cast<size_t>(id.type)];
-      line += is_strong ? ",1," : ",0,";
-      if (!e.item_id.empty()) {
-        auto it = item_category.find(e.item_id);
-        if (it != item_category.end()) AppendCsvField(line, it->second);
-      }
-      line.push_back('\n');
-      std::fwrite(line.data(), 1, line.size(), exported.get());
-    }, profile::PipelineOptions{4096, /*full_events=*/false}));
-    progress.Finish();
+    }
   }
   const double scan_s = Seconds(t);
   const double scan_cpu_s = CpuSeconds() - cpu_start;  // with opening the store and loading One-ID

@@ -199,50 +199,51 @@ StatusOr<ProfileBuildOutcome> ComputeProfiles(const Context& ctx, const BuildFla
     builder.AddItem(item);
     return true;
   }));
-  int64_t last_seq = 0;
-  {
-    ProgressReporter progress("profiles", "events", stats.events);
-    int64_t n = 0;
+  // The events from the columnar snapshot (caught up from the store first).
+  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::EventColumns> columns, store::EventColumns::Open(ctx.data_dir, *store));
+  const int64_t last_seq = columns->last_seq();
+  spdlog::info("events: {} in the columnar snapshot ({} caught up from the store), opened in {:.2f} s",
+               columns->rows(), columns->open_stats().rows_caught_up, columns->open_stats().seconds);
+  builder.AddEvents(*columns);
+  if (!flags.export_events.empty()) {
     // For checking the profiles with another tool (bench/profile_reference.py):
     // every event the build uses, with the customer it was attributed to.
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> exported(nullptr, &std::fclose);
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> exported(std::fopen(flags.export_events.c_str(), "wb"),
+                                                             &std::fclose);
+    if (!exported) return Internal("cannot write " + flags.export_events);
+    std::fputs("customer_key,seq,ts_ms,channel,type,item_id,quantity,price,order_key\n", exported.get());
     std::string line;
-    if (!flags.export_events.empty()) {
-      exported.reset(std::fopen(flags.export_events.c_str(), "wb"));
-      if (!exported) return Internal("cannot write " + flags.export_events);
-      std::fputs("customer_key,seq,ts_ms,channel,type,item_id,quantity,price,order_key\n", exported.get());
-    }
-    // SQLite decoding on one core, profile work on the other.
-    OMNI_RETURN_IF_ERROR(profile::ScanEventsPipelined(*store, 0, [&](int64_t seq, const ingest::Event& e) {
-      builder.AddEvent(seq, e);
-      last_seq = seq;
-      if ((++n & 0xFFFF) == 0) progress.Update(n, n);
-      if (!exported || e.ts_ms > options.as_of_ms) return;
-      std::optional<int32_t> c = directory->CustomerOfEvent(e);
-      if (!c) return;
-      line.clear();
-      line += directory->CustomerKey(*c);
-      line += fmt::format(",{},{},", seq, e.ts_ms);
-      AppendCsvField(line, e.channel);
-      line.push_back(',');
-      AppendCsvField(line, e.type);
-      line.push_back(',');
-      AppendCsvField(line, e.item_id);
-      line.push_back(',');
-      if (e.quantity) line += fmt::format("{}", *e.quantity);
-      line.push_back(',');
-      if (e.price) line += fmt::format("{}", *e.price);
-      line.push_back(',');
-      // The order as the build counts it: order_id, or the event itself.
-      if (e.order_id.empty()) {
-        line += fmt::format("#{}", seq);
-      } else {
-        AppendCsvField(line, e.order_id);
+    ingest::Event e;
+    for (const store::EventColumnBlock& b : columns->blocks()) {
+      for (int64_t row = 0; row < b.rows; ++row) {
+        const int64_t seq = b.seq[row];
+        columns->ToEvent(b, row, e);
+        if (e.ts_ms > options.as_of_ms) continue;
+        std::optional<int32_t> c = directory->CustomerOfEvent(e);
+        if (!c) continue;
+        line.clear();
+        line += directory->CustomerKey(*c);
+        line += fmt::format(",{},{},", seq, e.ts_ms);
+        AppendCsvField(line, e.channel);
+        line.push_back(',');
+        AppendCsvField(line, e.type);
+        line.push_back(',');
+        AppendCsvField(line, e.item_id);
+        line.push_back(',');
+        if (e.quantity) line += fmt::format("{}", *e.quantity);
+        line.push_back(',');
+        if (e.price) line += fmt::format("{}", *e.price);
+        line.push_back(',');
+        // The order as the build counts it: order_id, or the event itself.
+        if (e.order_id.empty()) {
+          line += fmt::format("#{}", seq);
+        } else {
+          AppendCsvField(line, e.order_id);
+        }
+        line.push_back('\n');
+        std::fwrite(line.data(), 1, line.size(), exported.get());
       }
-      line.push_back('\n');
-      std::fwrite(line.data(), 1, line.size(), exported.get());
-    }, profile::PipelineOptions{4096, /*full_events=*/false}));
-    progress.Finish();
+    }
   }
   const double scan_s = Seconds(t);
   t = std::chrono::steady_clock::now();

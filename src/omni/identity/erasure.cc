@@ -8,6 +8,7 @@
 
 #include "omni/identity/identifier.h"
 #include "omni/identity/tables.h"
+#include "omni/store/event_columns.h"
 
 namespace omni::identity {
 namespace {
@@ -206,9 +207,19 @@ StatusOr<ForgetResult> Forget(store::Store& store, store::Sql& sql, const Identi
     // A concurrent resolution that loaded the rows deleted here must not
     // write them back: bumping the generation makes it recompute.
     OMNI_ASSIGN_OR_RETURN(internal::IdentityState state, internal::ReadIdentityState(sql));
+    // No columnar snapshot of the events taken before this delete is used
+    // again (store/event_columns.h).
+    OMNI_RETURN_IF_ERROR(store::BumpEventColumnsGeneration(sql));
     return internal::WriteIdentityState(sql, state);
   }));
   (void)sql.Execute("PRAGMA secure_delete = OFF");
+  // And its file goes now, not at the next read: it holds the person's events.
+  // (If that fails, the generation above already keeps it from being read,
+  // and the next reader replaces it.)
+  if (Status st = store::DiscardEventColumns(sql); !st.ok()) {
+    spdlog::warn("identity: could not remove the events snapshot yet ({}); the next build replaces it",
+                 st.message());
+  }
 
   // 5. Recompute: links are gone, so exclusive-guard refusals elsewhere on
   // the person's paths may resolve differently.

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -55,7 +56,16 @@ Status WriteFeatureCsv(const FeatureTable& table, const std::string& path) {
     for (int32_t c = 0; c < table.cols(); ++c) {
       line.push_back(',');
       float v = table.at(r, c);
-      if (!std::isnan(v)) fmt::format_to(std::back_inserter(line), "{}", v);  // shortest round-trip
+      if (std::isnan(v)) continue;
+      if (v == std::trunc(v) && std::fabs(v) < 10000.0f && !(v == 0 && std::signbit(v))) {
+        // Counts and flags, most cells: the digits "{}" prints for a whole
+        // float below 10^4 (checked for every one), without its shortest-
+        // round-trip search.
+        const fmt::format_int digits(static_cast<int>(v));
+        line.append(digits.data(), digits.size());
+      } else {
+        fmt::format_to(std::back_inserter(line), "{}", v);  // shortest round-trip
+      }
     }
     if (table.labelled()) fmt::format_to(std::back_inserter(line), ",{}", table.label[r] > 0.5f ? 1 : 0);
     line.push_back('\n');

@@ -13,7 +13,7 @@
 #include <absl/hash/hash.h>
 #include <fmt/format.h>
 
-#include "omni/profile/event_pipeline.h"
+#include "omni/profile/event_source.h"
 #include "omni/profile/group_by_customer.h"
 
 namespace omni::predict {
@@ -169,6 +169,8 @@ struct FeatureBuilder::State {
     }
   }
 
+  template <typename Source>
+  void Add(const Source& e);
   void SortByCustomer();
   std::vector<int32_t> TopCategories() const;
   void FitClv(int64_t cutoff, std::vector<float>& expected, std::vector<float>& alive, CutoffSummary& summary) const;
@@ -209,50 +211,64 @@ void FeatureBuilder::AddItem(const ingest::Item& item) {
   s.item_category[static_cast<size_t>(id)] = c;
 }
 
-void FeatureBuilder::AddEvent(const ingest::Event& e) {
-  State& s = *s_;
-  ++s.stats.events_read;
-  s.stats.max_event_ms = std::max(s.stats.max_event_ms, e.ts_ms);
-  const Kind kind = KindOf(e.type);
+// One accumulation for both inputs (profile/event_source.h: an ingest::Event
+// or a row of the columnar snapshot).
+template <typename Source>
+void FeatureBuilder::State::Add(const Source& e) {
+  ++stats.events_read;
+  const int64_t ts_ms = e.ts_ms();
+  stats.max_event_ms = std::max(stats.max_event_ms, ts_ms);
+  const Kind kind = e.Kind();
   // Past the latest cutoff only purchases matter (labels); past the last
   // horizon nothing does.
-  if (e.ts_ms > s.end_ms || (e.ts_ms >= s.max_cutoff && kind != kPurchase)) {
-    ++s.stats.events_after_horizon;
+  if (ts_ms > end_ms || (ts_ms >= max_cutoff && kind != kPurchase)) {
+    ++stats.events_after_horizon;
     return;
   }
-  const std::optional<int32_t> customer = s.directory.CustomerOfEvent(e);
-  if (!customer || *customer < 0 || *customer >= s.n) {
-    ++s.stats.events_unattributed;
+  bool identified = false;
+  const int32_t customer = e.Customer(&identified);
+  if (customer < 0 || customer >= n) {
+    ++stats.events_unattributed;
     return;
   }
-  const int ch = s.ChannelIndex(e.channel);
+  const int ch = e.Channel(*this);
   if (ch < 0) return;
-  ++s.stats.events_used;
-  const auto c = static_cast<uint32_t>(*customer);
-  if (e.ts_ms < s.first_identified[c]) {
-    for (const ingest::Identity& id : e.identities) {
-      if (s.strong[static_cast<size_t>(id.type)]) {
-        s.first_identified[c] = e.ts_ms;
-        break;
-      }
-    }
-  }
-  Record r{e.ts_ms, c, -1, 0.0f, kind, static_cast<uint8_t>(ch), 0};
-  if (kind != kOther) r.item = s.ItemIndex(e.item_id);
+  ++stats.events_used;
+  const auto c = static_cast<uint32_t>(customer);
+  if (identified && ts_ms < first_identified[c]) first_identified[c] = ts_ms;
+  Record r{ts_ms, c, -1, 0.0f, kind, static_cast<uint8_t>(ch), 0};
+  if (kind != kOther) r.item = e.Item(*this);
   if (kind == kPurchase || kind == kRefund) {
-    r.amount = static_cast<float>(std::max(0.0, e.quantity.value_or(1.0) * e.price.value_or(0.0)));
+    r.amount = static_cast<float>(std::max(0.0, e.Quantity().value_or(1.0) * e.Price().value_or(0.0)));
   }
-  s.records.push_back(r);
+  records.push_back(r);
   if (kind != kPurchase) return;
-  ++s.purchase_tz[e.tz_offset_min];
-  if (e.order_id.empty()) {  // an order by itself
-    s.records.back().flags = kFirstOfOrder | kFirstOfChannelOrder;
+  ++purchase_tz[e.TzOffsetMin()];
+  const std::string_view order_id = e.OrderId();
+  if (order_id.empty()) {  // an order by itself
+    records.back().flags = kFirstOfOrder | kFirstOfChannelOrder;
     return;
   }
-  const uint64_t key = absl::HashOf(absl::string_view(e.order_id.data(), e.order_id.size()));
-  s.MarkFirst(s.order_first, c, key, kFirstOfOrder);
-  s.MarkFirst(s.channel_order_first, c, key ^ (0x9e3779b97f4a7c15ULL * (static_cast<uint64_t>(ch) + 1)),
-              kFirstOfChannelOrder);
+  const uint64_t key = absl::HashOf(absl::string_view(order_id.data(), order_id.size()));
+  MarkFirst(order_first, c, key, kFirstOfOrder);
+  MarkFirst(channel_order_first, c, key ^ (0x9e3779b97f4a7c15ULL * (static_cast<uint64_t>(ch) + 1)),
+            kFirstOfChannelOrder);
+}
+
+void FeatureBuilder::AddEvent(const ingest::Event& e) {
+  s_->Add(profile::EventSource<Kind>(e, s_->directory, s_->strong, &KindOf));
+}
+
+void FeatureBuilder::AddEvents(const store::EventColumns& columns) {
+  State& s = *s_;
+  const profile::ColumnAttribution attribution(columns, s.directory, s.options.strong_types);
+  profile::ColumnMaps<Kind> maps(columns, &KindOf);
+  profile::AttributedBlocks attributed(columns, attribution);
+  for (size_t k = 0; k < columns.blocks().size(); ++k) {
+    const store::EventColumnBlock& b = columns.blocks()[k];
+    const profile::AttributedBlocks::Rows customers = attributed.Block(k);
+    for (int64_t row = 0; row < b.rows; ++row) s.Add(profile::ColumnSource<Kind>(columns, b, row, customers, maps));
+  }
 }
 
 // Customer-major order by a stable LSD radix sort on the customer (as the
@@ -565,16 +581,16 @@ StatusOr<FeatureTable> FeatureBuilder::Finish() {
   return table;
 }
 
-StatusOr<FeatureTable> BuildFeatures(store::Store& store, const identity::CustomerDirectory& directory,
-                                     const FeatureOptions& options, FeatureBuildStats* stats) {
+StatusOr<FeatureTable> BuildFeatures(const std::string& data_dir, store::Store& store,
+                                     const identity::CustomerDirectory& directory, const FeatureOptions& options,
+                                     FeatureBuildStats* stats) {
   FeatureBuilder builder(directory, options);
   OMNI_RETURN_IF_ERROR(store.ScanItems([&](const ingest::Item& item) {
     builder.AddItem(item);
     return true;
   }));
-  OMNI_RETURN_IF_ERROR(profile::ScanEventsPipelined(
-      store, 0, [&](int64_t, const ingest::Event& e) { builder.AddEvent(e); },
-      profile::PipelineOptions{4096, /*full_events=*/false}));
+  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::EventColumns> columns, store::EventColumns::Open(data_dir, store));
+  builder.AddEvents(*columns);
   StatusOr<FeatureTable> table = builder.Finish();
   if (stats) *stats = builder.stats();
   return table;

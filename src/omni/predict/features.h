@@ -5,7 +5,7 @@
 //   FeatureOptions options;                       // cutoffs, horizon, channels
 //   FeatureBuilder builder(directory, options);
 //   store.ScanItems([&](const Item& i) { builder.AddItem(i); return true; });
-//   ScanEventsPipelined(store, 0, [&](int64_t, const Event& e) { builder.AddEvent(e); });
+//   builder.AddEvents(*columns);   // store::EventColumns::Open(data_dir, store); or AddEvent per event
 //   OMNI_ASSIGN_OR_RETURN(FeatureTable table, builder.Finish());
 //
 // NO LEAKAGE. A row at cutoff T is computed from events with ts < T only; the
@@ -44,6 +44,7 @@
 #include "omni/ingest/event.h"
 #include "omni/predict/feature_table.h"
 #include "omni/profile/clv.h"
+#include "omni/store/event_columns.h"
 #include "omni/store/store.h"
 
 namespace omni::predict {
@@ -113,6 +114,9 @@ class FeatureBuilder {
 
   void AddItem(const ingest::Item& item);
   void AddEvent(const ingest::Event& event);
+  // Every event of the columnar snapshot, in seq order: the same table as
+  // AddEvent over ScanEvents, without decoding SQLite rows.
+  void AddEvents(const store::EventColumns& columns);
   // InvalidArgument for missing cutoffs or a non-positive horizon. Call once.
   StatusOr<FeatureTable> Finish();
   const FeatureBuildStats& stats() const;
@@ -122,10 +126,12 @@ class FeatureBuilder {
   std::unique_ptr<State> s_;
 };
 
-// The whole build over a store: items, then every event (pipelined scan with
-// light events). `directory` is the loaded One-ID resolution.
-StatusOr<FeatureTable> BuildFeatures(store::Store& store, const identity::CustomerDirectory& directory,
-                                     const FeatureOptions& options, FeatureBuildStats* stats);
+// The whole build over a store: items, then every event from the columnar
+// snapshot of `data_dir` (caught up from `store` first). `directory` is the
+// loaded One-ID resolution.
+StatusOr<FeatureTable> BuildFeatures(const std::string& data_dir, store::Store& store,
+                                     const identity::CustomerDirectory& directory, const FeatureOptions& options,
+                                     FeatureBuildStats* stats);
 
 // The feature column names a build with these channels, categories and
 // windows produces, in order (features.cc is the one place they are defined).

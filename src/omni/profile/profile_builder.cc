@@ -12,8 +12,10 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/hash/hash.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "omni/profile/clv_internal.h"
+#include "omni/profile/event_source.h"
 #include "omni/profile/consent.h"
 #include "omni/profile/group_by_customer.h"
 
@@ -216,6 +218,8 @@ struct ProfileBuilder::State {
     return {offsets[static_cast<size_t>(c)], offsets[static_cast<size_t>(c) + 1]};
   }
 
+  template <typename Source>
+  void Add(int64_t seq, const Source& e);
   void SortByCustomer();
   void ComputeRfm();
   void ComputeClv();
@@ -251,83 +255,105 @@ void ProfileBuilder::AddItem(const ingest::Item& item) {
   ++s.stats.items;
 }
 
-void ProfileBuilder::AddEvent(int64_t seq, const ingest::Event& e) {
-  State& s = *s_;
-  ++s.stats.events_read;
-  if (e.ts_ms > s.options.as_of_ms) {
-    ++s.stats.events_after_as_of;
+// One accumulation for both inputs (event_source.h: an ingest::Event or a
+// row of the columnar snapshot).
+template <typename Source>
+void ProfileBuilder::State::Add(int64_t seq, const Source& e) {
+  ++stats.events_read;
+  const int64_t ts_ms = e.ts_ms();
+  if (ts_ms > options.as_of_ms) {
+    ++stats.events_after_as_of;
     return;
   }
-  const std::optional<int32_t> customer = s.directory.CustomerOfEvent(e);
-  if (!customer || *customer < 0 || *customer >= s.n) {
-    ++s.stats.events_unattributed;
+  bool identified = false;
+  const int32_t c = e.Customer(&identified);
+  if (c < 0 || c >= n) {
+    ++stats.events_unattributed;
     return;
   }
-  ++s.stats.events_used;
-  const int32_t c = *customer;
+  ++stats.events_used;
   const auto cu = static_cast<size_t>(c);
-  State::CustomerAcc& a = s.acc[cu];
-  a.first_seen = std::min(a.first_seen, e.ts_ms);
-  a.last_seen = std::max(a.last_seen, e.ts_ms);
-  if (s.k_recent > 0) {
-    if (s.seq_base < 0) s.seq_base = seq;
-    const int64_t rel = seq - s.seq_base;
+  CustomerAcc& a = acc[cu];
+  a.first_seen = std::min(a.first_seen, ts_ms);
+  a.last_seen = std::max(a.last_seen, ts_ms);
+  if (k_recent > 0) {
+    if (seq_base < 0) seq_base = seq;
+    const int64_t rel = seq - seq_base;
     if (rel >= 0 && rel <= std::numeric_limits<uint32_t>::max()) {
-      s.recent[cu * static_cast<size_t>(s.k_recent) + static_cast<size_t>(a.events % s.k_recent)] =
+      recent[cu * static_cast<size_t>(k_recent) + static_cast<size_t>(a.events % k_recent)] =
           static_cast<uint32_t>(rel);
     }
   }
   ++a.events;
-  if (!a.identified) {
-    for (const ingest::Identity& id : e.identities) {
-      if (s.strong[static_cast<size_t>(id.type)]) a.identified = 1;
-    }
-  }
-  const int ch = s.ChannelIndex(e.channel);
+  if (identified) a.identified = 1;
+  const int ch = e.Channel(*this);
   if (ch < 0) return;
-  ++s.channel_events[cu * s.channel_stride + static_cast<size_t>(ch)];
+  ++channel_events[cu * channel_stride + static_cast<size_t>(ch)];
 
-  switch (KindOf(e.type)) {
+  const EventKind kind = e.Kind();
+  switch (kind) {
     case EventKind::kView:
     case EventKind::kCart: {
-      const int32_t item = s.ItemIndex(e.item_id);
+      const int32_t item = e.Item(*this);
       // A view without an item (a page, a store's kiosk menu) still says
       // "was in the store" when it happened there.
-      if (item >= 0 || s.in_store[static_cast<size_t>(ch)]) {
-        s.Push(c, e.ts_ms, item, e.type == "view" ? kView : kCart, ch);
+      if (item >= 0 || in_store[static_cast<size_t>(ch)]) {
+        Push(c, ts_ms, item, kind == EventKind::kView ? kView : kCart, ch);
       }
       break;
     }
     case EventKind::kPurchase:
     case EventKind::kRefund: {
-      const bool refund = e.type == "refund";
-      const double amount = e.quantity.value_or(1.0) * e.price.value_or(0.0);
+      const bool refund = kind == EventKind::kRefund;
+      const double amount = e.Quantity().value_or(1.0) * e.Price().value_or(0.0);
+      const std::string_view order_id = e.OrderId();
       uint64_t order_key;
-      if (!e.order_id.empty()) {
-        order_key = absl::HashOf(absl::string_view(e.order_id.data(), e.order_id.size()));
+      if (!order_id.empty()) {
+        order_key = absl::HashOf(absl::string_view(order_id.data(), order_id.size()));
       } else {
         order_key = absl::HashOf(seq, 0x6f72646572ULL);  // an order by itself
       }
-      const auto line = static_cast<int32_t>(s.lines.size());
-      s.lines.push_back(Line{order_key, std::max(0.0, amount), s.ItemIndex(e.item_id)});
-      s.Push(c, e.ts_ms, line, refund ? kRefund : kPurchase, ch);
-      if (!refund) ++s.purchase_tz[e.tz_offset_min];
+      const auto line = static_cast<int32_t>(lines.size());
+      lines.push_back(Line{order_key, std::max(0.0, amount), e.Item(*this)});
+      Push(c, ts_ms, line, refund ? kRefund : kPurchase, ch);
+      if (!refund) ++purchase_tz[e.TzOffsetMin()];
       break;
     }
     case EventKind::kStoreVisit:
-      s.Push(c, e.ts_ms, -1, kStoreVisit, ch);
+      Push(c, ts_ms, -1, kStoreVisit, ch);
       break;
     case EventKind::kConsent: {
-      std::optional<ConsentChange> change = ParseConsentProperties(e.properties_json);
+      std::optional<ConsentChange> change = ParseConsentProperties(e.Properties());
       if (!change) {
-        ++s.stats.consent_events_invalid;
+        ++stats.consent_events_invalid;
         break;
       }
-      ApplyConsent(s.consent[c], change->channel, change->granted, e.ts_ms);
+      ApplyConsent(consent[c], change->channel, change->granted, ts_ms);
       break;
     }
     case EventKind::kOther:
       break;
+  }
+}
+
+void ProfileBuilder::AddEvent(int64_t seq, const ingest::Event& e) {
+  s_->Add(seq, EventSource<EventKind>(e, s_->directory, s_->strong, &KindOf));
+}
+
+void ProfileBuilder::AddEvents(const store::EventColumns& columns) {
+  State& s = *s_;
+  const auto start = std::chrono::steady_clock::now();
+  const ColumnAttribution attribution(columns, s.directory, s.options.strong_types);
+  spdlog::debug("profiles: attribution table of {} identifiers in {:.2f} s", columns.identity_count(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  ColumnMaps<EventKind> maps(columns, &KindOf);
+  AttributedBlocks attributed(columns, attribution);
+  for (size_t k = 0; k < columns.blocks().size(); ++k) {
+    const store::EventColumnBlock& b = columns.blocks()[k];
+    const AttributedBlocks::Rows customers = attributed.Block(k);
+    for (int64_t row = 0; row < b.rows; ++row) {
+      s.Add(b.seq[row], ColumnSource<EventKind>(columns, b, row, customers, maps));
+    }
   }
 }
 

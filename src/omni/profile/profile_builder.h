@@ -2,7 +2,7 @@
 //
 //   ProfileBuilder builder(directory, options);          // options.as_of_ms set
 //   store.ScanItems([&](const Item& i) { builder.AddItem(i); return true; });
-//   store.ScanEvents(0, [&](int64_t seq, const Event& e) { builder.AddEvent(seq, e); return true; });
+//   builder.AddEvents(*columns);        // EventColumns::Open(data_dir, store); or AddEvent per event
 //   OMNI_RETURN_IF_ERROR(builder.Finish());              // scores, CLV fit
 //   OMNI_RETURN_IF_ERROR(builder.Emit([&](const Profile& p) { return Save(p); }));
 //
@@ -40,6 +40,7 @@
 #include "omni/ingest/event.h"
 #include "omni/profile/clv.h"
 #include "omni/profile/profile.h"
+#include "omni/store/event_columns.h"
 
 namespace omni::profile {
 
@@ -124,6 +125,10 @@ class ProfileBuilder {
   void AddItem(const ingest::Item& item);
   // One stored event; `seq` is its store sequence number (for the timeline).
   void AddEvent(int64_t seq, const ingest::Event& event);
+  // Every event of the columnar snapshot, in seq order: the same build as
+  // AddEvent over ScanEvents, without decoding SQLite rows (customers are
+  // looked up once per distinct identifier, column_attribution.h).
+  void AddEvents(const store::EventColumns& columns);
   // InvalidArgument when as_of_ms is not set. Call once, after the last event.
   Status Finish();
   // Calls `emit` once per customer with events, in dense-id order; stops at

@@ -237,14 +237,17 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data
     auto checkpointer = internal::WalCheckpointer::Start(db, path.string());
     if (checkpointer.ok()) store->checkpointer_ = std::move(checkpointer).value();
   }
+  if (!options.read_only) store->columns_ = std::make_unique<EventColumnsAppender>(data_dir, db);
   return store;
 }
 
 SqliteStore::SqliteStore(sqlite3* db, const StoreOptions& options) : db_(db), options_(options) {}
 
 SqliteStore::~SqliteStore() {
-  // The checkpoint connection goes first, so the writer's close is the last
+  // Snapshot appends still queued are written out first (they do not use the
+  // connection). The checkpoint connection goes next, so the writer's close is the last
   // one and folds the WAL back into omni.db as it always did.
+  columns_.reset();
   checkpointer_.reset();
   // The statement members are finalised after this body runs; close_v2 defers
   // the actual close until the last of them is gone.
@@ -345,6 +348,7 @@ StatusOr<ingest::BatchResult> SqliteStore::Write(std::string_view source, ingest
   }
   for (const auto& [id, seq] : staged.collided) collided_seq_by_id_.emplace(std::string(id), seq);
   last_seen_seq_ = std::max(last_seen_seq_, staged.max_seq);
+  if (columns_) columns_->AfterCommit(batch, staged.by_key, staged.collided, staged.max_seq);
   return result;
 }
 

@@ -20,6 +20,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "omni/store/event_columns.h"
 #include "omni/store/sqlite_util.h"
 #include "omni/store/store.h"
 #include "omni/store/wal_checkpointer.h"
@@ -142,6 +143,9 @@ class SqliteStore final : public Store {
 
   // Writable stores only: runs WAL checkpoints on its own thread.
   std::unique_ptr<internal::WalCheckpointer> checkpointer_;
+
+  // The columnar snapshot's append hook (event_columns.h); null when read-only.
+  std::unique_ptr<EventColumnsAppender> columns_;
 };
 
 }  // namespace omni::store

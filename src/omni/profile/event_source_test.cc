@@ -1,0 +1,97 @@
+// The profile build from the columnar snapshot (AddEvents) gives exactly the
+// profiles of the build from ScanEvents rows (AddEvent), field by field.
+#include "omni/profile/event_source.h"
+
+#include <cmath>
+
+#include "gtest/gtest.h"
+#include "omni/profile/profile_builder.h"
+#include "omni/profile/testdata/random_store.h"
+#include "omni/store/event_columns.h"
+
+namespace omni::profile {
+namespace {
+
+using testing::RandomStore;
+
+bool Same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+
+std::vector<Profile> Build(RandomStore& data, bool from_columns, ProfileBuildStats* stats) {
+  ProfileOptions options;
+  options.as_of_ms = RandomStore::kStart + RandomStore::kSpanMs - 20LL * 86'400'000;  // some events after it
+  options.channels = {"web", "app", "store"};
+  ProfileBuilder builder(*data.directory, options);
+  for (const ingest::Item& item : data.items) builder.AddItem(item);
+  if (from_columns) {
+    auto columns = store::EventColumns::Open(data.dir.str(), *data.store);
+    EXPECT_TRUE(columns.ok()) << columns.status().ToString();
+    builder.AddEvents(**columns);
+  } else {
+    EXPECT_TRUE(data.store->ScanEvents(0, [&](int64_t seq, const ingest::Event& e) {
+                          builder.AddEvent(seq, e);
+                          return true;
+                        }).ok());
+  }
+  EXPECT_TRUE(builder.Finish().ok());
+  std::vector<Profile> out;
+  EXPECT_TRUE(builder.Emit([&](const Profile& p) {
+                       out.push_back(p);
+                       return Status::Ok();
+                     }).ok());
+  *stats = builder.stats();
+  return out;
+}
+
+TEST(EventSourceTest, ProfilesFromColumnsEqualProfilesFromRows) {
+  RandomStore data(6000);
+  ProfileBuildStats rows_stats, columns_stats;
+  const std::vector<Profile> want = Build(data, false, &rows_stats);
+  const std::vector<Profile> got = Build(data, true, &columns_stats);
+  EXPECT_GT(rows_stats.events_after_as_of, 0);
+  EXPECT_GT(rows_stats.events_unattributed, 0);  // only the shared kiosk or nothing resolved
+  EXPECT_GT(rows_stats.consent_events_invalid, 0);
+  EXPECT_TRUE(rows_stats.clv_fitted);
+  EXPECT_EQ(columns_stats.events_read, rows_stats.events_read);
+  EXPECT_EQ(columns_stats.events_used, rows_stats.events_used);
+  EXPECT_EQ(columns_stats.events_after_as_of, rows_stats.events_after_as_of);
+  EXPECT_EQ(columns_stats.events_unattributed, rows_stats.events_unattributed);
+  EXPECT_EQ(columns_stats.consent_events_invalid, rows_stats.consent_events_invalid);
+  EXPECT_EQ(columns_stats.orders, rows_stats.orders);
+  EXPECT_EQ(columns_stats.activity_records, rows_stats.activity_records);
+  EXPECT_EQ(columns_stats.bgnbd.params.r, rows_stats.bgnbd.params.r);
+  ASSERT_EQ(got.size(), want.size());
+  ASSERT_GT(want.size(), 200u);
+  for (size_t i = 0; i < want.size(); ++i) {
+    const Profile& a = got[i];
+    const Profile& b = want[i];
+    SCOPED_TRACE(b.customer_key);
+    EXPECT_EQ(a.customer_key, b.customer_key);
+    EXPECT_EQ(a.first_seen_ms, b.first_seen_ms);
+    EXPECT_EQ(a.last_seen_ms, b.last_seen_ms);
+    EXPECT_TRUE(Same(a.tenure_days, b.tenure_days));
+    EXPECT_EQ(a.events, b.events);
+    EXPECT_EQ(a.identified, b.identified);
+    EXPECT_EQ(a.first_purchase_ms, b.first_purchase_ms);
+    EXPECT_EQ(a.last_purchase_ms, b.last_purchase_ms);
+    EXPECT_TRUE(Same(a.recency_days, b.recency_days));
+    EXPECT_EQ(a.frequency, b.frequency);
+    EXPECT_TRUE(Same(a.monetary, b.monetary));
+    EXPECT_TRUE(Same(a.gross_sales, b.gross_sales));
+    EXPECT_TRUE(Same(a.refunds, b.refunds));
+    EXPECT_TRUE(Same(a.avg_basket, b.avg_basket));
+    EXPECT_TRUE(Same(a.refund_rate, b.refund_rate));
+    EXPECT_EQ(a.RfmCell(), b.RfmCell());
+    EXPECT_EQ(a.rfm_group, b.rfm_group);
+    EXPECT_EQ(a.preferred_channel, b.preferred_channel);
+    EXPECT_EQ(a.online_to_store, b.online_to_store);
+    EXPECT_EQ(a.store_to_online, b.store_to_online);
+    EXPECT_TRUE(Same(a.expected_purchases_90d, b.expected_purchases_90d));
+    EXPECT_TRUE(Same(a.p_alive, b.p_alive));
+    EXPECT_TRUE(Same(a.clv_12m, b.clv_12m));
+    // Channels, affinities, windows, consent and the recent-event seqs.
+    EXPECT_EQ(ProfileDetailJson(a), ProfileDetailJson(b));
+  }
+}
+
+}  // namespace
+}  // namespace omni::profile
