@@ -179,6 +179,22 @@ TEST_F(ServeE2E, HugeBodyIs413AndServerStaysUp) {
   EXPECT_EQ(QueryInt(*data_, "SELECT count(*) FROM events WHERE event_id LIKE 'huge-%'"), 0);
 }
 
+// What `curl --data-binary @events.jsonl` sends without -H: a form-encoded
+// content type, which the HTTP library caps at 8 KiB. The answer names the fix.
+TEST_F(ServeE2E, FormEncodedBatchIs413NamingTheContentType) {
+  auto c = server_->Client();
+  std::string body;
+  for (int i = 0; body.size() < 20'000; ++i) body += Event("form-" + std::to_string(i)) + "\n";
+  auto r = c.Post("/v1/events", Auth(Key("ingest")), body, "application/x-www-form-urlencoded");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(ErrorCode(r->body), "payload_too_large");
+  EXPECT_NE(r->body.find("application/json"), std::string::npos) << r->body;
+  auto ok = c.Post("/v1/events", Auth(Key("ingest")), body, "application/x-ndjson");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+}
+
 TEST_F(ServeE2E, BadInputGetsClear4xxPerRecord) {
   auto c = server_->Client();
   simdjson::dom::parser parser;

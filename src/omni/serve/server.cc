@@ -259,10 +259,17 @@ class Api {
         [this](const httplib::Request& req, httplib::Response& res) { return PreRouting(req, res); });
     server.set_post_routing_handler(
         [this](const httplib::Request& req, httplib::Response& res) { PostRouting(req, res); });
-    server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (res.body.empty()) {
         std::string_view code = ErrorCodeForHttpStatus(res.status);
-        std::string message = res.status == 413   ? "request body too large"
+        // cpp-httplib caps form-encoded bodies at 8 KiB before any handler
+        // runs; that is what `curl --data-binary` sends unless told otherwise,
+        // so say how to fix it rather than only "too large".
+        const bool form = req.get_header_value("Content-Type") == "application/x-www-form-urlencoded";
+        std::string message = res.status == 413 && form
+                                  ? "request body too large for Content-Type application/x-www-form-urlencoded "
+                                    "(8 KiB); send events as application/json or application/x-ndjson"
+                              : res.status == 413 ? "request body too large"
                               : res.status == 404 ? "no such route"
                               : res.status == 408 ? "request not received in time"
                                                   : "request failed with HTTP status " + std::to_string(res.status);
