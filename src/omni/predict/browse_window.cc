@@ -7,11 +7,11 @@
 #include <tuple>
 #include <utility>
 
-#include <absl/container/flat_hash_map.h>
 #include <fmt/format.h>
 
 #include "omni/predict/features.h"
 #include "omni/profile/event_pipeline.h"
+#include "omni/profile/interning.h"
 
 namespace omni::predict {
 namespace {
@@ -55,30 +55,17 @@ struct BrowseWindowBuilder::State {
   const identity::CustomerDirectory& directory;
   WindowOptions options;
   WindowReport report;
-  std::vector<std::string> channels;
-  int last_channel = -1;
-  absl::flat_hash_map<std::string, int32_t> item_index;
-  std::vector<int32_t> item_category;
-  std::vector<std::string> categories;
-  absl::flat_hash_map<std::string, int32_t> category_index;
+  profile::ChannelInterner channels;
+  profile::NameInterner items;
+  std::vector<int32_t> item_category;  // by item id: category id, -1 = none
+  profile::NameInterner categories;
   std::vector<Touch> touches;
   bool finished = false;
 
-  int ChannelIndex(std::string_view name) {
-    if (last_channel >= 0 && channels[static_cast<size_t>(last_channel)] == name) return last_channel;
-    for (size_t i = 0; i < channels.size(); ++i) {
-      if (channels[i] == name) return last_channel = static_cast<int>(i);
-    }
-    if (channels.size() >= 255) return -1;
-    channels.emplace_back(name);
-    return last_channel = static_cast<int>(channels.size() - 1);
-  }
+  int ChannelIndex(std::string_view name) { return channels.Index(name); }
   int32_t ItemIndex(std::string_view item_id) {
-    auto it = item_index.find(absl::string_view(item_id.data(), item_id.size()));
-    if (it != item_index.end()) return it->second;
-    const auto id = static_cast<int32_t>(item_category.size());
-    item_index.emplace(std::string(item_id), id);
-    item_category.push_back(-1);
+    const int32_t id = items.Index(item_id);
+    if (id >= 0 && static_cast<size_t>(id) == item_category.size()) item_category.push_back(-1);
     return id;
   }
 };
@@ -93,12 +80,7 @@ void BrowseWindowBuilder::AddItem(const ingest::Item& item) {
   const int32_t id = s.ItemIndex(item.item_id);
   if (item.category_path.empty()) return;
   std::string_view cat = CategoryAtLevel(item.category_path, std::max(1, s.options.category_level));
-  auto it = s.category_index.find(absl::string_view(cat.data(), cat.size()));
-  if (it == s.category_index.end()) {
-    it = s.category_index.emplace(std::string(cat), static_cast<int32_t>(s.categories.size())).first;
-    s.categories.emplace_back(cat);
-  }
-  s.item_category[static_cast<size_t>(id)] = it->second;
+  s.item_category[static_cast<size_t>(id)] = s.categories.Index(cat);
 }
 
 void BrowseWindowBuilder::AddEvent(const ingest::Event& e) {
@@ -206,7 +188,7 @@ StatusOr<WindowReport> BrowseWindowBuilder::Finish() {
     WindowCurve c;
     c.anchor = kind == kView ? "view" : "add_to_cart";
     c.channel = ch == kAll ? kAllGroup : ch == kCross ? kOnlineToStore : s.channels[static_cast<size_t>(ch)];
-    c.category = cat == kAll ? kAllGroup : s.categories[static_cast<size_t>(cat)];
+    c.category = cat == kAll ? kAllGroup : s.categories.names()[static_cast<size_t>(cat)];
     c.anchors = g.anchors;
     c.converted = static_cast<int64_t>(g.delays.size());
     std::sort(g.delays.begin(), g.delays.end());

@@ -15,6 +15,7 @@
 
 #include "omni/profile/event_source.h"
 #include "omni/profile/group_by_customer.h"
+#include "omni/profile/interning.h"
 
 namespace omni::predict {
 namespace {
@@ -114,14 +115,12 @@ struct FeatureBuilder::State {
   int64_t end_ms = 0;  // latest cutoff + horizon: later events are dropped
   bool finished = false;
 
-  std::vector<std::string> channels;
-  int last_channel = -1;
+  profile::ChannelInterner channels;
   std::array<bool, ingest::kIdentityTypeCount> strong{};
 
-  absl::flat_hash_map<std::string, int32_t> item_index;
-  std::vector<int32_t> item_category;  // category index at options.category_level, -1 = none
-  std::vector<std::string> categories;
-  absl::flat_hash_map<std::string, int32_t> category_index;
+  profile::NameInterner items;
+  std::vector<int32_t> item_category;  // by item id: category index at options.category_level, -1 = none
+  profile::NameInterner categories;
 
   std::vector<Record> records;
   std::vector<int64_t> first_identified;  // per customer: earliest event with a strong identifier
@@ -131,23 +130,11 @@ struct FeatureBuilder::State {
   absl::flat_hash_map<int32_t, int64_t> purchase_tz;  // offset minutes -> purchases
   std::vector<int64_t> offsets;  // n + 1, into records once sorted
 
-  int ChannelIndex(std::string_view name) {
-    if (last_channel >= 0 && channels[static_cast<size_t>(last_channel)] == name) return last_channel;
-    for (size_t i = 0; i < channels.size(); ++i) {
-      if (channels[i] == name) return last_channel = static_cast<int>(i);
-    }
-    if (channels.size() >= 255) return -1;
-    channels.emplace_back(name);
-    return last_channel = static_cast<int>(channels.size() - 1);
-  }
+  int ChannelIndex(std::string_view name) { return channels.Index(name); }
 
   int32_t ItemIndex(std::string_view item_id) {
-    if (item_id.empty()) return -1;
-    auto it = item_index.find(absl::string_view(item_id.data(), item_id.size()));
-    if (it != item_index.end()) return it->second;
-    const auto id = static_cast<int32_t>(item_category.size());
-    item_index.emplace(std::string(item_id), id);
-    item_category.push_back(-1);
+    const int32_t id = items.Index(item_id);
+    if (id >= 0 && static_cast<size_t>(id) == item_category.size()) item_category.push_back(-1);
     return id;
   }
 
@@ -184,7 +171,6 @@ FeatureBuilder::FeatureBuilder(const identity::CustomerDirectory& directory, Fea
   for (int64_t t : s.options.cutoffs_ms) s.max_cutoff = std::max(s.max_cutoff, t);
   s.end_ms = s.max_cutoff + std::max<int64_t>(0, s.options.horizon_ms);
   for (const std::string& c : s.options.channels) s.ChannelIndex(c);
-  s.last_channel = -1;
   for (ingest::IdentityType t : s.options.strong_types) s.strong[static_cast<size_t>(t)] = true;
   s.first_identified.assign(static_cast<size_t>(s.n), std::numeric_limits<int64_t>::max());
   if (s.options.expected_events > 0) s.records.reserve(static_cast<size_t>(s.options.expected_events));
@@ -199,16 +185,7 @@ void FeatureBuilder::AddItem(const ingest::Item& item) {
   const int32_t id = s.ItemIndex(item.item_id);
   if (id < 0 || item.category_path.empty()) return;
   std::string_view cat = CategoryAtLevel(item.category_path, std::max(1, s.options.category_level));
-  auto it = s.category_index.find(absl::string_view(cat.data(), cat.size()));
-  int32_t c;
-  if (it != s.category_index.end()) {
-    c = it->second;
-  } else {
-    c = static_cast<int32_t>(s.categories.size());
-    s.categories.emplace_back(cat);
-    s.category_index.emplace(std::string(cat), c);
-  }
-  s.item_category[static_cast<size_t>(id)] = c;
+  s.item_category[static_cast<size_t>(id)] = s.categories.Index(cat);
 }
 
 // One accumulation for both inputs (profile/event_source.h: an ingest::Event
@@ -290,7 +267,7 @@ void FeatureBuilder::State::SortByCustomer() {
 
 std::vector<int32_t> FeatureBuilder::State::TopCategories() const {
   std::vector<int32_t> out;
-  if (categories.empty() || options.top_categories <= 0) return out;
+  if (categories.size() == 0 || options.top_categories <= 0) return out;
   int64_t earliest = std::numeric_limits<int64_t>::max();
   for (int64_t t : options.cutoffs_ms) earliest = std::min(earliest, t);
   std::vector<int64_t> volume(categories.size(), 0);
@@ -306,7 +283,7 @@ std::vector<int32_t> FeatureBuilder::State::TopCategories() const {
     if (volume[static_cast<size_t>(a)] != volume[static_cast<size_t>(b)]) {
       return volume[static_cast<size_t>(a)] > volume[static_cast<size_t>(b)];
     }
-    return categories[static_cast<size_t>(a)] < categories[static_cast<size_t>(b)];
+    return categories.names()[static_cast<size_t>(a)] < categories.names()[static_cast<size_t>(b)];
   });
   if (out.size() > static_cast<size_t>(options.top_categories)) out.resize(static_cast<size_t>(options.top_categories));
   return out;
@@ -398,7 +375,7 @@ StatusOr<FeatureTable> FeatureBuilder::Finish() {
   s.stats.categories.clear();
   for (size_t k = 0; k < top.size(); ++k) {
     category_col[static_cast<size_t>(top[k])] = static_cast<int>(k);
-    s.stats.categories.push_back(s.categories[static_cast<size_t>(top[k])]);
+    s.stats.categories.push_back(s.categories.names()[static_cast<size_t>(top[k])]);
   }
 
   FeatureTable table;

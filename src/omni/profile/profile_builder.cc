@@ -18,6 +18,7 @@
 #include "omni/profile/event_source.h"
 #include "omni/profile/consent.h"
 #include "omni/profile/group_by_customer.h"
+#include "omni/profile/interning.h"
 
 namespace omni::profile {
 namespace {
@@ -113,14 +114,13 @@ struct ProfileBuilder::State {
   int k_recent = 0;
 
   // Channels: name, online / in-store flags, and per-channel event counts per customer.
-  std::vector<std::string> channels;
+  ChannelInterner channels;
   std::vector<uint8_t> online;
   std::vector<uint8_t> in_store;
   // Events per customer and channel, customer-major (one row of
   // channel_stride counters per customer, next to each other in memory).
   std::vector<int32_t> channel_events;
   size_t channel_stride = 0;
-  int last_channel = -1;  // events come in runs of one channel: try it first
 
   // Per customer.
   // What every event updates, in one 24-byte record per customer: the
@@ -138,13 +138,11 @@ struct ProfileBuilder::State {
   absl::flat_hash_map<int32_t, std::vector<ConsentState>> consent;
 
   // Items, categories, brands.
-  absl::flat_hash_map<std::string, int32_t> item_index;
-  std::vector<int32_t> item_category;
-  std::vector<int32_t> item_brand;
-  std::vector<std::string> categories;
-  std::vector<std::string> brands;
-  absl::flat_hash_map<std::string, int32_t> category_index;
-  absl::flat_hash_map<std::string, int32_t> brand_index;
+  NameInterner items;
+  std::vector<int32_t> item_category;  // by item id: category id, -1 = none
+  std::vector<int32_t> item_brand;     // by item id: brand id, -1 = none
+  NameInterner categories;
+  NameInterner brands;
 
   std::vector<Activity> activities;
   std::vector<Line> lines;
@@ -158,19 +156,16 @@ struct ProfileBuilder::State {
   std::vector<double> expected, alive, clv;
 
   int ChannelIndex(std::string_view name) {
-    if (last_channel >= 0 && channels[static_cast<size_t>(last_channel)] == name) return last_channel;
-    for (size_t i = 0; i < channels.size(); ++i) {
-      if (channels[i] == name) return last_channel = static_cast<int>(i);
-    }
-    if (channels.size() >= 255) return -1;  // more channels than any retailer has
-    AddChannel(name);
-    return last_channel = static_cast<int>(channels.size() - 1);
+    bool added = false;
+    const int i = channels.Index(name, &added);
+    if (added) AddChannel(name);
+    return i;
   }
 
+  // A channel's flags and room for its counters.
   void AddChannel(std::string_view name) {
     const auto& on = options.online_channels;
     const auto& st = options.in_store_channels;
-    channels.emplace_back(name);
     online.push_back(std::find(on.begin(), on.end(), name) != on.end());
     in_store.push_back(std::find(st.begin(), st.end(), name) != st.end());
     if (channels.size() > channel_stride) {
@@ -185,27 +180,13 @@ struct ProfileBuilder::State {
     }
   }
 
-  int32_t Intern(absl::flat_hash_map<std::string, int32_t>& index, std::vector<std::string>& names,
-                 std::string_view name) {
-    if (name.empty()) return -1;
-    // Debian's abseil has its own string_view; this one is heterogeneous.
-    auto it = index.find(absl::string_view(name.data(), name.size()));
-    if (it != index.end()) return it->second;
-    const auto id = static_cast<int32_t>(names.size());
-    names.emplace_back(name);
-    index.emplace(std::string(name), id);
-    return id;
-  }
-
   int32_t ItemIndex(std::string_view item_id) {
-    if (item_id.empty()) return -1;
-    auto it = item_index.find(absl::string_view(item_id.data(), item_id.size()));
-    if (it != item_index.end()) return it->second;
+    const int32_t id = items.Index(item_id);
     // Not in the catalogue: still needs an index to match views to purchases.
-    const auto id = static_cast<int32_t>(item_category.size());
-    item_index.emplace(std::string(item_id), id);
-    item_category.push_back(-1);
-    item_brand.push_back(-1);
+    if (id >= 0 && static_cast<size_t>(id) == item_category.size()) {
+      item_category.push_back(-1);
+      item_brand.push_back(-1);
+    }
     return id;
   }
 
@@ -238,7 +219,6 @@ ProfileBuilder::ProfileBuilder(const identity::CustomerDirectory& directory, Pro
   s.channel_stride = s.options.channels.size() + 4;
   s.channel_events.assign(n * s.channel_stride, 0);
   for (const std::string& c : s.options.channels) s.ChannelIndex(c);
-  s.last_channel = -1;
   if (s.options.expected_events > 0) s.activities.reserve(static_cast<size_t>(s.options.expected_events));
 }
 
@@ -250,8 +230,8 @@ void ProfileBuilder::AddItem(const ingest::Item& item) {
   State& s = *s_;
   const int32_t id = s.ItemIndex(item.item_id);
   if (id < 0) return;
-  s.item_category[static_cast<size_t>(id)] = s.Intern(s.category_index, s.categories, item.category_path);
-  s.item_brand[static_cast<size_t>(id)] = s.Intern(s.brand_index, s.brands, item.brand);
+  s.item_category[static_cast<size_t>(id)] = s.categories.Index(item.category_path);
+  s.item_brand[static_cast<size_t>(id)] = s.brands.Index(item.brand);
   ++s.stats.items;
 }
 
@@ -660,8 +640,8 @@ Profile ProfileBuilder::State::Assemble(int32_t c) const {
   std::sort(showroom_orders.begin(), showroom_orders.end());
   p.store_to_online = std::unique(showroom_orders.begin(), showroom_orders.end()) - showroom_orders.begin();
 
-  p.categories = TopAffinities(cat_weights, categories, options.top_categories);
-  p.brands = TopAffinities(brand_weights, brands, options.top_brands);
+  p.categories = TopAffinities(cat_weights, categories.names(), options.top_categories);
+  p.brands = TopAffinities(brand_weights, brands.names(), options.top_brands);
 
   // Recent windows. Purchases sorted by (item, ts) for look-ups.
   std::sort(w_buys.begin(), w_buys.end());
