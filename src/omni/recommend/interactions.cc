@@ -49,6 +49,18 @@ bool IsNonProduct(std::string_view p) {
   return p.find("\"non_product\":true") != std::string_view::npos;
 }
 
+bool UnresolvedCustomerKey(const ingest::Event& event, std::string& key) {
+  if (event.identities.empty()) return false;
+  const ingest::Identity* best = &event.identities[0];
+  for (const ingest::Identity& id : event.identities) {
+    if (id.type < best->type) best = &id;  // a lower IdentityType is a stronger identifier
+  }
+  key.assign(ingest::IdentityTypeName(best->type));
+  key += ':';
+  key += best->value;
+  return true;
+}
+
 StatusOr<LoadedInteractions> LoadInteractions(store::Store& store, const identity::CustomerDirectory* directory,
                                               const InteractionWeights& weights) {
   LoadedInteractions out;
@@ -100,18 +112,10 @@ StatusOr<LoadedInteractions> LoadInteractions(store::Store& store, const identit
       }
       customer = *c;
     } else {
-      if (e.identities.empty()) {
+      if (!UnresolvedCustomerKey(e, key)) {
         ++out.events_without_customer;
         return true;
       }
-      // Identities are strongest type first (ingest keeps IdentityType order).
-      const ingest::Identity* best = &e.identities[0];
-      for (const ingest::Identity& id : e.identities) {
-        if (id.type < best->type) best = &id;
-      }
-      key.assign(ingest::IdentityTypeName(best->type));
-      key += ':';
-      key += best->value;
       auto [it, added] = customer_ids.try_emplace(key, static_cast<int32_t>(out.customer_keys.size()));
       if (added) out.customer_keys.push_back(key);
       customer = it->second;

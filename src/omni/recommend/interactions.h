@@ -58,6 +58,11 @@ struct LoadedInteractions {
 StatusOr<LoadedInteractions> LoadInteractions(store::Store& store, const identity::CustomerDirectory* directory,
                                               const InteractionWeights& weights);
 
+// The customer key of an event before identity resolution: its strongest
+// raw identifier as "type:value" ("customer_id:42"), written into `key`;
+// false (key untouched) when the event has no identifier.
+bool UnresolvedCustomerKey(const ingest::Event& event, std::string& key);
+
 // The rating in a properties object ({"rating":4.5}); nullopt when absent.
 std::optional<double> RatingOf(std::string_view properties_json);
 

@@ -390,14 +390,7 @@ StatusOr<std::shared_ptr<const RecommendationService>> RecommendationService::Lo
       if (!c) return true;
       customer = *c;
     } else {
-      if (e.identities.empty()) return true;
-      const ingest::Identity* best = &e.identities[0];
-      for (const ingest::Identity& id : e.identities) {
-        if (id.type < best->type) best = &id;
-      }
-      key.assign(ingest::IdentityTypeName(best->type));
-      key += ':';
-      key += best->value;
+      if (!UnresolvedCustomerKey(e, key)) return true;
       auto [it, added] = d->raw_customers.try_emplace(key, static_cast<int32_t>(d->customer_keys.size()));
       if (added) d->customer_keys.push_back(key);
       customer = it->second;
