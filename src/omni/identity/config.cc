@@ -89,6 +89,18 @@ Status IdentityConfig::Validate() const {
   return Status::Ok();
 }
 
+std::string IdentityConfig::Fingerprint() const {
+  std::string out = "v1 strong";
+  for (IdentityType t : strong) out += " " + std::string(ingest::IdentityTypeName(t));
+  out += "; exclusive";
+  for (IdentityType t : exclusive) out += " " + std::string(ingest::IdentityTypeName(t));
+  out += "; max_distinct";
+  for (const auto& row : max_distinct) {
+    for (int32_t n : row) out += " " + std::to_string(n);
+  }
+  return out;
+}
+
 StatusOr<IdentityConfig> ParseIdentityConfig(std::string_view json, std::string_view origin) {
   IdentityConfig config;
   simdjson::dom::parser parser;

@@ -207,6 +207,8 @@ StatusOr<ForgetResult> Forget(store::Store& store, store::Sql& sql, const Identi
     // A concurrent resolution that loaded the rows deleted here must not
     // write them back: bumping the generation makes it recompute.
     OMNI_ASSIGN_OR_RETURN(internal::IdentityState state, internal::ReadIdentityState(sql));
+    // The stored totals count the person: the next run recomputes them.
+    state.settled_config.clear();
     // No columnar snapshot of the events taken before this delete is used
     // again (store/event_columns.h).
     OMNI_RETURN_IF_ERROR(store::BumpEventColumnsGeneration(sql));

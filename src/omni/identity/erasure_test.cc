@@ -71,7 +71,7 @@ class ErasureTest : public ::testing::Test {
 
 TEST_F(ErasureTest, ForgottenPersonStaysGoneAfterReimportAndOthersAreUntouched) {
   EXPECT_EQ(Import().accepted, 8);
-  d_.Resolve();
+  const ResolveStats before = d_.Resolve();
   ASSERT_TRUE(d_.IsShared(Device("family-tablet")));
   const std::string fang_key = d_.KeyOf(Cid("CU-FANG"));
   const std::string li_key = d_.KeyOf(Card("M-LI"));
@@ -99,6 +99,10 @@ TEST_F(ErasureTest, ForgottenPersonStaysGoneAfterReimportAndOthersAreUntouched) 
   EXPECT_EQ(d_.KeyOf(Cid("CU-FANG")), fang_key);
   EXPECT_EQ(d_.KeyOf(Card("M-LI")), li_key);
   EXPECT_TRUE(d_.IsShared(Device("family-tablet")));
+  // The next resolution's totals no longer count Wei (the stored ones did).
+  const ResolveStats after = d_.Resolve();
+  EXPECT_EQ(after.customers, before.customers - 1);
+  EXPECT_EQ(after.identifiers, before.identifiers - 4);
 
   // Re-importing the old file brings nothing of Wei back.
   ingest::ImportSummary again = Import();

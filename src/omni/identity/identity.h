@@ -90,6 +90,9 @@ struct IdentityConfig {
   bool IsExclusive(IdentityType type) const;
   // InvalidArgument naming the problem (a type listed twice, a negative limit).
   Status Validate() const;
+  // Every setting that shapes the partition, as text: two configurations
+  // resolve alike exactly when their fingerprints are equal.
+  std::string Fingerprint() const;
 };
 
 // The "identity" object of DATA_DIR/config.json (optional; keys override the

@@ -20,6 +20,11 @@
 
 namespace omni::identity::internal {
 
+// The totals stored with a partition (identity_state.totals) as text, and
+// back; DecodeTotals returns false (leaving `stats` alone) when malformed.
+std::string EncodeTotals(const ResolveStats& stats);
+bool DecodeTotals(std::string_view text, ResolveStats& stats);
+
 class Resolution {
  public:
   Resolution(store::Store& store, store::Sql& sql, const IdentityConfig& config);

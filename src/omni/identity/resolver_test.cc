@@ -249,6 +249,55 @@ TEST(ResolverTest, GuardChangesInTheConfigurationApplyWithoutRereadingEvents) {
   EXPECT_EQ(s.customers, 1);
 }
 
+// Every profile, feature and training command resolves first; with nothing
+// new and the same configuration, the run answers from the totals stored
+// with the partition instead of reloading the graph, and any change (new
+// events, another configuration, an erasure) makes it recompute.
+TEST(ResolverTest, AnUpToDateRunAnswersFromTheStoredTotalsUntilSomethingChanges) {
+  DataDir d("settled");
+  d.Write({{"1", {Cid("C1"), Phone("p1")}},
+           {"2", {Device("d"), Phone("p1")}},
+           {"3", {Device("d"), Phone("p2")}},
+           {"4", {Device("d"), Phone("p3")}},
+           {"5", {Cid("C2"), Card("M")}},
+           {"6", {Card("M"), Phone("p9")}},
+           {"6b", {Phone("p9"), Cid("C3")}}});
+  const ResolveStats first = d.Resolve();
+  EXPECT_EQ(first.shared, 1);
+  EXPECT_EQ(first.refused_links, 1);
+  const ResolveStats again = d.Resolve();
+  EXPECT_EQ(again.events_read, 0);
+  EXPECT_EQ(again.watermark, first.watermark);
+  for (auto field : {&ResolveStats::identifiers, &ResolveStats::links, &ResolveStats::customers,
+                     &ResolveStats::shared, &ResolveStats::blocked, &ResolveStats::refused_links}) {
+    EXPECT_EQ(again.*field, first.*field);
+  }
+  EXPECT_EQ(again.new_customers, 0);
+
+  // The answer comes from the stored totals: the graph was not reloaded.
+  ASSERT_TRUE(d.sql().Execute("UPDATE identity_state SET totals = replace(totals, 'customers=', 'customers=9')")
+                  .ok());
+  EXPECT_EQ(d.Resolve().customers, first.customers + 90);  // "customers=N" became "customers=9N" (N < 10)
+  // Unreadable totals: recomputed, and stored right again.
+  ASSERT_TRUE(d.sql().Execute("UPDATE identity_state SET totals = 'customers=x'").ok());
+  EXPECT_EQ(d.Resolve().customers, first.customers);
+  EXPECT_EQ(d.Resolve().customers, first.customers);
+
+  // New events: read and resolved.
+  d.Write({{"7", {Cid("C4")}}});
+  const ResolveStats more = d.Resolve();
+  EXPECT_EQ(more.events_read, 1);
+  EXPECT_EQ(more.customers, first.customers + 1);
+  EXPECT_EQ(d.Resolve().customers, first.customers + 1);
+
+  // Another configuration: recomputed with it (the device is no longer shared).
+  IdentityConfig loose;
+  loose.Limit(IdentityType::kDeviceId, IdentityType::kPhone) = 5;
+  EXPECT_EQ(d.Resolve(loose).shared, 0);
+  EXPECT_EQ(d.Resolve(loose).shared, 0);
+  EXPECT_EQ(d.Resolve().shared, 1);
+}
+
 TEST(ResolverTest, ConfigFileOverridesLimits) {
   auto config = ParseIdentityConfig(
       R"({"channels":["web"],"identity":{"exclusive":["customer_id","member_card"],

@@ -67,6 +67,13 @@ CREATE TABLE identity_state(
 );
 INSERT INTO identity_state(id, watermark, next_id, generation, updated_at_ms) VALUES (1, 0, 1, 0, 0);
 )sql",
+      // What the stored partition was computed with and what it holds, so a
+      // run with no new events and the same configuration can skip loading
+      // the graph (resolver.cc). '' = unknown: the next run recomputes.
+      R"sql(
+ALTER TABLE identity_state ADD COLUMN settled_config TEXT NOT NULL DEFAULT '';
+ALTER TABLE identity_state ADD COLUMN totals TEXT NOT NULL DEFAULT '';
+)sql",
   };
   return kSteps;
 }
@@ -103,14 +110,17 @@ Status MigrateIdentityTables(store::Sql& sql) { return sql.Migrate("identity", S
 StatusOr<IdentityState> ReadIdentityState(store::Sql& sql) {
   IdentityState state;
   bool found = false;
-  OMNI_RETURN_IF_ERROR(sql.Query("SELECT watermark, next_id, generation FROM identity_state WHERE id = 1", {},
-                                 [&](const store::SqlRow& row) {
-                                   state.watermark = row.Int(0);
-                                   state.next_id = row.Int(1);
-                                   state.generation = row.Int(2);
-                                   found = true;
-                                   return false;
-                                 }));
+  OMNI_RETURN_IF_ERROR(sql.Query(
+      "SELECT watermark, next_id, generation, settled_config, totals FROM identity_state WHERE id = 1", {},
+      [&](const store::SqlRow& row) {
+        state.watermark = row.Int(0);
+        state.next_id = row.Int(1);
+        state.generation = row.Int(2);
+        state.settled_config = std::string(row.Text(3));
+        state.totals = std::string(row.Text(4));
+        found = true;
+        return false;
+      }));
   if (!found) return Internal("identity: the identity_state row is missing");
   return state;
 }
@@ -118,9 +128,9 @@ StatusOr<IdentityState> ReadIdentityState(store::Sql& sql) {
 Status WriteIdentityState(store::Sql& sql, const IdentityState& state) {
   return sql
       .Execute(
-          "UPDATE identity_state SET watermark = ?, next_id = ?, generation = ?, updated_at_ms = ? "
-          "WHERE id = 1",
-          {state.watermark, state.next_id, state.generation + 1, NowMs()})
+          "UPDATE identity_state SET watermark = ?, next_id = ?, generation = ?, updated_at_ms = ?, "
+          "settled_config = ?, totals = ? WHERE id = 1",
+          {state.watermark, state.next_id, state.generation + 1, NowMs(), state.settled_config, state.totals})
       .status();
 }
 

@@ -28,8 +28,10 @@
 //                  blocks, erasures. Identifiers are named by id, never by
 //                  value, so the log holds no personal data.
 // identity_state   one row: watermark (the last events.seq processed),
-//                  next_id, and generation (bumped by every write, so a run
-//                  that loaded stale state notices before it writes).
+//                  next_id, generation (bumped by every write, so a run
+//                  that loaded stale state notices before it writes), and
+//                  the configuration fingerprint and totals of the stored
+//                  partition (settled_config, totals; '' when unknown).
 #pragma once
 
 #include <cstdint>
@@ -56,6 +58,12 @@ struct IdentityState {
   int64_t watermark = 0;
   int64_t next_id = 1;
   int64_t generation = 0;
+  // IdentityConfig::Fingerprint() of the run that computed the stored
+  // partition, and that partition's totals (resolver.cc). A writer that
+  // changes the identity tables without recomputing the partition (erasure)
+  // clears settled_config, so the next run recomputes.
+  std::string settled_config;
+  std::string totals;
 };
 StatusOr<IdentityState> ReadIdentityState(store::Sql& sql);
 // Inside a transaction: writes the state with generation + 1.
