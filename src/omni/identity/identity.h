@@ -25,7 +25,9 @@
 // events). Only what changed is written: new identifiers and links, support
 // counts, and identifiers whose customer or flag changed, all in one
 // transaction with the new watermark, so a crash re-processes, never
-// double-counts.
+// double-counts. A run with no event after the watermark and the same
+// configuration (IdentityConfig::Fingerprint) as the stored partition loads
+// nothing: it answers from the totals stored with that partition.
 //
 // Customer keys are stable: a customer's key is "C" + the zero-padded
 // first-seen number of its oldest identifier ("C000000123"). Re-running on
