@@ -55,6 +55,16 @@ class Recommender {
   // The spec the model was built from, canonical ("als:factors=64,...").
   virtual std::string spec() const = 0;
   virtual Status Fit(const InteractionMatrix& train) = 0;
+  // Models that learn from when things happened (EASE's session term) say
+  // true and are fitted with FitTimed; the others ignore times.
+  virtual bool UsesEventTimes() const { return false; }
+  // Fit with each stored entry's newest event time: entry_times[p] (epoch ms)
+  // belongs to train.indices[p] (EntryTimes in splits.h builds it from the
+  // log the matrix came from). The default ignores the times.
+  virtual Status FitTimed(const InteractionMatrix& train, std::span<const int64_t> entry_times) {
+    (void)entry_times;
+    return Fit(train);
+  }
   // Scores every item for each customer in `customers` into
   // scores[i * item_count + j]. `history` holds the customers' known
   // interactions (the training matrix, or fresh events for fold-in); models
