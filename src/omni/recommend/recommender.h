@@ -123,9 +123,12 @@ void TopK(const float* scores, int32_t item_count, int k, const std::function<bo
 // 64) positive scores without calling exclude(), which is then asked only
 // for those, best first, until k are kept (a wider pass when exclusions ate
 // them). Cheaper than TopK when exclude() is costly (history and
-// availability look-ups) and scores are dense.
+// availability look-ups) and scores are dense. `likely_excluded`: how many
+// of the best items exclude() may well reject (the customer's history, which
+// models that reconstruct it score high): the first pass keeps that many
+// more instead of needing a second, 4× wider one.
 void PositiveTopK(const float* scores, int32_t item_count, int k, const std::function<bool(int32_t)>& exclude,
-                  std::vector<ScoredItem>& out);
+                  std::vector<ScoredItem>& out, size_t likely_excluded = 0);
 
 // Keeps the `limit` largest positive contributions of `out`, largest first
 // (ties by item id): the tail of every Explain.
