@@ -15,13 +15,16 @@ libraries' rules, so omni's numbers can be cross-checked in the same run:
                   NDCG@10, test reported with train+valid items excluded.
 
 Models: popularity, the seed's dense cosine item-CF (r_u · S, S = cosine of
-item columns), numpy EASE (Steck 2019). Metrics as Microsoft Recommenders'
+item columns), numpy EASE (Steck 2019), optionally with omni's session term
+(--session-weight γ, --session-seconds τ: G += γ Σ_users exp(-|t_i - t_j| / τ)
+over each user's training items, src/omni/recommend/ease.cc). Metrics as Microsoft Recommenders'
 ranking metrics with binary relevance: precision@k = hits / k, recall@k =
 hits / |relevant|, ndcg@k with ideal DCG over min(k, |relevant|), map@k =
 sum(precision at each hit rank) / min(k, |relevant|), averaged over test users.
 
 Usage: /usr/bin/python3 bench/recsys_reference.py ../shared/data/ml-100k/u.data
            [--protocol msr-stratified|recbole] [--value binary|rating] [--lambda 400]
+           [--session-weight 3.41 --session-seconds 110]
 """
 import argparse
 import json
@@ -82,8 +85,27 @@ def matrix(part, users, items, value):
     return x
 
 
-def ease(x, lam):
+def session_term(part, users, items, x, tau):
+    """Σ_users x_i x_j exp(-|t_i - t_j| / τ) over each user's items in `part` (ts in seconds)."""
+    u = part["user"].map(users).to_numpy()
+    i = part["item"].map(items).to_numpy()
+    t = part["ts"].to_numpy(dtype=np.float64)
+    order = np.argsort(u, kind="stable")
+    u, i, t = u[order], i[order], t[order]
+    bounds = np.flatnonzero(np.diff(u)) + 1
+    g = np.zeros((len(items), len(items)))
+    for a, b in zip(np.r_[0, bounds], np.r_[bounds, len(u)]):
+        ii = i[a:b]
+        k = np.exp(-np.abs(t[a:b, None] - t[None, a:b]) / tau)
+        w = x[u[a], ii]
+        g[np.ix_(ii, ii)] += w[:, None] * w[None, :] * k
+    return g
+
+
+def ease(x, lam, extra=None):
     g = x.T @ x
+    if extra is not None:
+        g = g + extra
     g[np.diag_indices_from(g)] += lam
     p = np.linalg.inv(g)
     b = -p / np.diag(p)
@@ -136,6 +158,8 @@ def main():
     ap.add_argument("--protocol", default="msr-stratified", choices=["msr-stratified", "recbole"])
     ap.add_argument("--value", default="binary", choices=["binary", "rating"])
     ap.add_argument("--lambda", dest="lam", type=float, default=400.0)
+    ap.add_argument("--session-weight", type=float, default=0.0)
+    ap.add_argument("--session-seconds", type=float, default=600.0)
     ap.add_argument("-k", type=int, default=10)
     args = ap.parse_args()
     df = load(args.ratings)
@@ -153,8 +177,15 @@ def main():
     for u, i in zip(test["user"].map(users), test["item"].map(items)):
         truth[u].add(i)
     rows = []
-    for name, fn in [("popularity", popularity), ("dense-cosine", dense_cosine),
-                     ("ease:lambda=%g" % args.lam, lambda m: ease(m, args.lam))]:
+    models = [("popularity", popularity), ("dense-cosine", dense_cosine),
+              ("ease:lambda=%g" % args.lam, lambda m: ease(m, args.lam))]
+    if args.session_weight > 0:
+        # Each (user, item) has one rating in MovieLens: its time is the entry's time.
+        models.append(("ease:lambda=%g,session_weight=%g,session_seconds=%g" % (
+            args.lam, args.session_weight, args.session_seconds),
+            lambda m: ease(m, args.lam, args.session_weight * session_term(
+                train, users, items, m, args.session_seconds))))
+    for name, fn in models:
         t0 = time.time()
         scores = fn(x)
         fit = time.time() - t0

@@ -83,6 +83,19 @@ TEST(RecommendE2eTest, EvaluateTrainRecommend) {
   ASSERT_FALSE(rdoc.error()) << rec.out;
   EXPECT_EQ(rdoc.value_unsafe()["items"].get_array().size(), 5u);
   EXPECT_EQ(RunOmni(data + " recommend customer_id:99999", dir).exit_code, 1);
+
+  // EASE's session term is fitted with the stored events' times by train and evaluate alike.
+  RunResult ts = RunOmni(data + " --format json train ease:lambda=50,session_weight=1,session_seconds=600", dir);
+  ASSERT_EQ(ts.exit_code, 0) << ts.err;
+  auto tdoc = parser.parse(ts.out);
+  ASSERT_FALSE(tdoc.error()) << ts.out;
+  EXPECT_EQ(std::string_view(tdoc.value_unsafe()["spec"]), "ease:lambda=50,session_weight=1,session_seconds=600");
+  EXPECT_EQ(RunOmni(data + " recommend customer_id:2 -k 5", dir).exit_code, 0);
+  RunResult es = RunOmni(data + " --format json evaluate ease:lambda=50,session_weight=1 --protocol msr-stratified", dir);
+  ASSERT_EQ(es.exit_code, 0) << es.err;
+  auto edoc = parser.parse(es.out);
+  ASSERT_FALSE(edoc.error()) << es.out;
+  EXPECT_GT(double(edoc.value_unsafe()["ndcg@10"]), pop + 0.1) << es.out;
   std::filesystem::remove_all(dir);
 }
 

@@ -61,7 +61,8 @@ struct Fitted {
   Status status;
   double seconds = 0;
 };
-Fitted FitSpec(const std::string& spec, const InteractionMatrix& train) {
+// `log`: the rows `train` was built from (event times for FitTimed).
+Fitted FitSpec(const std::string& spec, const InteractionMatrix& train, const InteractionLog& log) {
   Fitted f;
   auto t0 = std::chrono::steady_clock::now();
   StatusOr<std::unique_ptr<Recommender>> m = MakeRecommender(spec);
@@ -69,7 +70,7 @@ Fitted FitSpec(const std::string& spec, const InteractionMatrix& train) {
     f.status = m.status();
     return f;
   }
-  f.status = (*m)->Fit(train);
+  f.status = (*m)->UsesEventTimes() ? (*m)->FitTimed(train, EntryTimes(train, log)) : (*m)->Fit(train);
   f.seconds = Since(t0);
   if (f.status.ok()) f.model = std::move(*m);
   return f;
@@ -232,16 +233,7 @@ Metrics RankAndScore(const Recommender& model, const InteractionMatrix& history,
 
 InteractionMatrix RecentRows(const InteractionMatrix& train, const InteractionLog& log, int cap) {
   if (cap <= 0) return train;
-  // Newest event per stored entry of `train`.
-  std::vector<int64_t> newest(train.indices.size(), INT64_MIN);
-  for (const Interaction& x : log.rows) {
-    if (x.customer < 0 || x.customer >= train.rows) continue;
-    auto idx = train.RowIndices(x.customer);
-    auto it = std::lower_bound(idx.begin(), idx.end(), x.item);
-    if (it == idx.end() || *it != x.item) continue;
-    int64_t& t = newest[static_cast<size_t>(train.indptr[x.customer] + (it - idx.begin()))];
-    t = std::max(t, x.ts_ms);
-  }
+  const std::vector<int64_t> newest = EntryTimes(train, log);
   InteractionMatrix out;
   out.rows = train.rows;
   out.cols = train.cols;
@@ -398,7 +390,7 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
       for (const std::string& point : grid) {
         ModelResult r;
         r.spec = point;
-        Fitted f = FitSpec(point, train);
+        Fitted f = FitSpec(point, train, split.train);
         r.status = f.status;
         r.fit_seconds = f.seconds;
         if (f.model) {
@@ -423,7 +415,7 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
         break;
       }
       ++best.candidates;
-      Fitted f = FitSpec(point, fit_for_search);
+      Fitted f = FitSpec(point, fit_for_search, msr_validation ? search_train_log : split.train);
       if (!f.model) {
         if (!best_model) best.status = f.status;
         continue;
@@ -443,7 +435,7 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
     best.search_seconds = Since(search_start);
     if (best_model && msr_validation) {
       // Refit the chosen point on the whole training part.
-      Fitted f = FitSpec(best.spec, train);
+      Fitted f = FitSpec(best.spec, train, split.train);
       best.fit_seconds = f.seconds;
       best.status = f.status;
       best_model = std::move(f.model);

@@ -55,6 +55,16 @@ class Recommender {
   // The spec the model was built from, canonical ("als:factors=64,...").
   virtual std::string spec() const = 0;
   virtual Status Fit(const InteractionMatrix& train) = 0;
+  // Models that learn from when things happened (EASE's session term) say
+  // true and are fitted with FitTimed; the others ignore times.
+  virtual bool UsesEventTimes() const { return false; }
+  // Fit with each stored entry's newest event time: entry_times[p] (epoch ms)
+  // belongs to train.indices[p] (EntryTimes in splits.h builds it from the
+  // log the matrix came from). The default ignores the times.
+  virtual Status FitTimed(const InteractionMatrix& train, std::span<const int64_t> entry_times) {
+    (void)entry_times;
+    return Fit(train);
+  }
   // Scores every item for each customer in `customers` into
   // scores[i * item_count + j]. `history` holds the customers' known
   // interactions (the training matrix, or fresh events for fold-in); models
@@ -113,9 +123,12 @@ void TopK(const float* scores, int32_t item_count, int k, const std::function<bo
 // 64) positive scores without calling exclude(), which is then asked only
 // for those, best first, until k are kept (a wider pass when exclusions ate
 // them). Cheaper than TopK when exclude() is costly (history and
-// availability look-ups) and scores are dense.
+// availability look-ups) and scores are dense. `likely_excluded`: how many
+// of the best items exclude() may well reject (the customer's history, which
+// models that reconstruct it score high): the first pass keeps that many
+// more instead of needing a second, 4× wider one.
 void PositiveTopK(const float* scores, int32_t item_count, int k, const std::function<bool(int32_t)>& exclude,
-                  std::vector<ScoredItem>& out);
+                  std::vector<ScoredItem>& out, size_t likely_excluded = 0);
 
 // Keeps the `limit` largest positive contributions of `out`, largest first
 // (ties by item id): the tail of every Explain.

@@ -657,7 +657,7 @@ StatusOr<RecommendResponse> RecommendationService::Recommend(const RecommendRequ
     scores.resize(static_cast<size_t>(d.model->item_count()));
     d.model->ScoreCustomer(row, model_items, model_values, scores.data());
     PositiveTopK(scores.data(), d.model->item_count(), pool, [&](int32_t j) { return excluded(d.model_to_item[j]); },
-                 top);
+                 top, model_items.size());
     for (const ScoredItem& x : top) {
       cands.push_back({d.model_to_item[x.item], x.score, Source::kModel, -1});
       take(d.model_to_item[x.item]);

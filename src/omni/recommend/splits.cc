@@ -94,6 +94,19 @@ StatusOr<InteractionMatrix> ToMatrix(const InteractionLog& log, MatrixValues val
   return kept;
 }
 
+std::vector<int64_t> EntryTimes(const InteractionMatrix& m, const InteractionLog& log) {
+  std::vector<int64_t> newest(m.indices.size(), INT64_MIN);
+  for (const Interaction& x : log.rows) {
+    if (x.customer < 0 || x.customer >= m.rows) continue;
+    auto idx = m.RowIndices(x.customer);
+    auto it = std::lower_bound(idx.begin(), idx.end(), x.item);
+    if (it == idx.end() || *it != x.item) continue;
+    int64_t& t = newest[static_cast<size_t>(m.indptr[x.customer] + (it - idx.begin()))];
+    t = std::max(t, x.ts_ms);
+  }
+  return newest;
+}
+
 InteractionLog FilterMinRating(const InteractionLog& log, float min_rating) {
   InteractionLog out = EmptyLike(log);
   for (const Interaction& x : log.rows) {

@@ -37,6 +37,11 @@ enum class MatrixValues {
 // refund) are dropped in both modes.
 StatusOr<InteractionMatrix> ToMatrix(const InteractionLog& log, MatrixValues values);
 
+// The newest event time (ts_ms) of each stored entry of `m` (parallel to
+// m.indices) among the rows of `log` it was built from; INT64_MIN for an
+// entry no row of `log` names. What Recommender::FitTimed takes.
+std::vector<int64_t> EntryTimes(const InteractionMatrix& m, const InteractionLog& log);
+
 // Keeps rows with rating >= min_rating.
 InteractionLog FilterMinRating(const InteractionLog& log, float min_rating);
 // Iterative k-core: drops customers with fewer than min_customer rows and

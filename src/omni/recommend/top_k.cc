@@ -41,7 +41,7 @@ void TopK(const float* scores, int32_t item_count, int k, const std::function<bo
 }
 
 void PositiveTopK(const float* scores, int32_t item_count, int k, const std::function<bool(int32_t)>& exclude,
-                  std::vector<ScoredItem>& out) {
+                  std::vector<ScoredItem>& out, size_t likely_excluded) {
   out.clear();
   if (k <= 0) return;
   auto before = [](const ScoredItem& a, const ScoredItem& b) {
@@ -66,7 +66,7 @@ void PositiveTopK(const float* scores, int32_t item_count, int k, const std::fun
     positive += scores[j] > 0;  // NaN is not > 0
   }
   hist[0] = 0;  // zero and denormals: never a threshold worth cutting at
-  for (size_t slice = std::max<size_t>(2 * static_cast<size_t>(k), 64);; slice *= 4) {
+  for (size_t slice = std::max<size_t>(2 * static_cast<size_t>(k) + likely_excluded, 64);; slice *= 4) {
     uint32_t from = 0;  // lowest bucket gathered
     if (positive > slice) {
       size_t acc = 0;
