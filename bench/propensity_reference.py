@@ -71,8 +71,7 @@ def main():
                                                  RandomForestClassifier(n_estimators=300, min_samples_leaf=5,
                                                                         n_jobs=a.threads, random_state=0))),
         ("HistGradientBoostingClassifier", HistGradientBoostingClassifier(random_state=0)),
-        # The same model held to one OpenMP thread: omni's XGBoost picks one
-        # thread for tables under 50,000 rows, and on a shared machine two
+        # The same model held to one OpenMP thread: on a shared machine two
         # spinning OpenMP threads can cost far more wall and CPU time than
         # one. Shown beside the default, not instead of it.
         ("HistGradientBoostingClassifier (1 thread)", HistGradientBoostingClassifier(random_state=0)),

@@ -64,6 +64,8 @@ class BlendModel : public PropensityModel {
                        threads_);
   }
 
+  void PlanRefit(const FeatureTable* all) override { xgboost_->PlanRefit(all); }
+
   Status Fit(const FeatureTable& train, const FeatureTable* validation) override {
     OMNI_RETURN_IF_ERROR(xgboost_->Fit(train, validation));
     OMNI_RETURN_IF_ERROR(logistic_->Fit(train, validation));

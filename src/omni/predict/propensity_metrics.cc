@@ -8,6 +8,8 @@
 #include <numeric>
 #include <utility>
 
+#include "omni/common/status.h"
+
 namespace omni::predict {
 namespace {
 
@@ -77,6 +79,96 @@ double RocAuc(std::span<const float> labels, std::span<const double> scores) {
   }
   const double p = static_cast<double>(pos);
   return (rank_sum - p * (p + 1) / 2) / (p * static_cast<double>(neg));
+}
+
+RunningAuc::RunningAuc(std::span<const float> labels)
+    : labels_(labels),
+      positives_(Positives(labels)),
+      margin_(labels.size(), 0.0),
+      order_(labels.size()),
+      scratch_(labels.size()),
+      group_(labels.size()) {
+  for (size_t i = 0; i < order_.size(); ++i) {  // all margins 0: any order
+    order_[i] = {0.0, static_cast<uint32_t>(i), labels[i] > 0.5f ? 1u : 0u};
+  }
+}
+
+double RunningAuc::Add(std::span<const float> delta) {
+  const size_t n = margin_.size();
+  OMNI_CHECK(delta.size() == n);
+  // Group of each row by its output's bit pattern: an open-addressing table
+  // (the outputs come in no order, so a search of the few values so far
+  // mispredicts a branch on most rows).
+  constexpr uint32_t kSlots = 64;  // > 2 * kMaxGroups: probes stay short
+  std::array<uint32_t, kSlots> key{};
+  std::array<int8_t, kSlots> slot_group;
+  slot_group.fill(-1);
+  int groups = 0;
+  for (size_t i = 0; i < n; ++i) {
+    margin_[i] += delta[i];
+    if (!ordered_) continue;
+    uint32_t bits;
+    std::memcpy(&bits, &delta[i], sizeof bits);
+    uint32_t slot = (bits * 0x9E3779B1u) >> 26;
+    while (slot_group[slot] >= 0 && key[slot] != bits) slot = (slot + 1) % kSlots;
+    if (slot_group[slot] < 0) {
+      if (groups == kMaxGroups || !std::isfinite(delta[i])) {
+        ordered_ = false;
+        continue;
+      }
+      key[slot] = bits;
+      slot_group[slot] = static_cast<int8_t>(groups++);
+    }
+    group_[i] = static_cast<uint8_t>(slot_group[slot]);
+  }
+  if (!ordered_) return RocAuc(labels_, margin_);
+  if (n == 0 || positives_ == 0 || positives_ == static_cast<int64_t>(n)) return kNaN;
+  // The rows of each group, in the old order, with their new margins: runs
+  // already in order (adding one double to both sides of a <= keeps it).
+  std::array<uint32_t, kMaxGroups + 1> start{};
+  for (size_t i = 0; i < n; ++i) ++start[group_[i] + 1];
+  for (int g = 0; g < groups; ++g) start[g + 1] += start[g];
+  std::array<uint32_t, kMaxGroups> fill{};
+  for (int g = 0; g < groups; ++g) fill[g] = start[g];
+  for (Entry e : order_) {
+    e.margin = margin_[e.row];
+    scratch_[fill[group_[e.row]]++] = e;
+  }
+  // Merge neighbouring runs until one is left.
+  std::vector<Entry>*from = &scratch_, *to = &order_;
+  std::array<uint32_t, kMaxGroups + 1> bounds{}, next{};
+  std::copy(start.begin(), start.begin() + groups + 1, bounds.begin());
+  int runs = groups;
+  const auto by_margin = [](const Entry& a, const Entry& b) { return a.margin < b.margin; };
+  while (runs > 1) {
+    int k = 0, out = 0;
+    for (; k + 1 < runs; k += 2) {
+      std::merge(from->begin() + bounds[k], from->begin() + bounds[k + 1], from->begin() + bounds[k + 1],
+                 from->begin() + bounds[k + 2], to->begin() + bounds[k], by_margin);
+      next[out++] = bounds[k];
+    }
+    if (k < runs) {  // an odd run out: copied as it is
+      std::copy(from->begin() + bounds[k], from->begin() + bounds[k + 1], to->begin() + bounds[k]);
+      next[out++] = bounds[k];
+    }
+    next[out] = bounds[runs];
+    runs = out;
+    bounds = next;
+    std::swap(from, to);
+  }
+  if (from != &order_) order_.swap(scratch_);
+  // Sum of the (tie-averaged, 1-based) ranks of the positives, as RocAuc.
+  double rank_sum = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    int64_t pos_in_tie = 0;
+    const double m = order_[i].margin;
+    while (j < n && order_[j].margin == m) pos_in_tie += order_[j++].positive;
+    rank_sum += 0.5 * static_cast<double>(i + 1 + j) * static_cast<double>(pos_in_tie);
+    i = j;
+  }
+  const double p = static_cast<double>(positives_);
+  return (rank_sum - p * (p + 1) / 2) / (p * static_cast<double>(static_cast<int64_t>(n) - positives_));
 }
 
 double AveragePrecision(std::span<const float> labels, std::span<const double> scores) {

@@ -44,6 +44,37 @@ struct BinaryMetrics {
 BinaryMetrics ComputeMetrics(std::span<const float> labels, std::span<const double> scores, double threshold);
 
 double RocAuc(std::span<const float> labels, std::span<const double> scores);
+// ROC AUC of margins that grow by one tree's output a round (XGBoost's early
+// stopping on validation). A tree gives each row one of its few leaf values,
+// and rows given the same value keep their relative order, so the new order
+// is a merge of those groups' runs in the old order: a few linear passes a
+// round instead of sorting every row. Add returns exactly RocAuc(labels,
+// margins()). When a tree has more than kMaxGroups distinct outputs the
+// order is no longer kept and Add falls back to RocAuc.
+class RunningAuc {
+ public:
+  static constexpr int kMaxGroups = 16;
+  explicit RunningAuc(std::span<const float> labels);
+  // margins[i] += delta[i] for every row; returns the AUC of the margins.
+  double Add(std::span<const float> delta);
+  const std::vector<double>& margins() const { return margin_; }
+  // Whether the order is still kept (false after the fallback).
+  bool ordered() const { return ordered_; }
+
+ private:
+  struct Entry {
+    double margin;
+    uint32_t row;
+    uint32_t positive;
+  };
+  std::span<const float> labels_;
+  int64_t positives_ = 0;
+  std::vector<double> margin_;
+  std::vector<Entry> order_, scratch_;  // order_: rows by ascending margin
+  std::vector<uint8_t> group_;
+  bool ordered_ = true;  // order_ is kept (every tree so far had few outputs)
+};
+
 double AveragePrecision(std::span<const float> labels, std::span<const double> scores);
 double LogLoss(std::span<const float> labels, std::span<const double> scores);
 double Brier(std::span<const float> labels, std::span<const double> scores);

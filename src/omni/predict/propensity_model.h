@@ -45,6 +45,11 @@ class PropensityModel {
   // Fits on `train` (labelled). `validation` (labelled, may be null) stops
   // boosting early where the model supports it; other models ignore it.
   virtual Status Fit(const FeatureTable& train, const FeatureTable* validation) = 0;
+  // Says, before Fit, which table Refit will get (train + validation; it
+  // must live until Refit), so a model may start learning it during Fit:
+  // XGBoost boosts the refit on a second thread beside the early-stopped fit
+  // (xgboost_model.cc). Refit must still be called with that same table.
+  virtual void PlanRefit(const FeatureTable* /*all*/) {}
   // Fits again on `all` (train + validation) with what the first Fit chose
   // (XGBoost: the number of rounds early stopping kept), so the final model
   // learns from every row not held out for testing.

@@ -88,6 +88,41 @@ TEST(PropensityMetricsTest, RocAucIsThePairwiseDefinitionForAnyScores) {
   }
 }
 
+// RunningAuc keeps the rows in margin order by merging the groups a tree's
+// few outputs make: it must give RocAuc's value on the summed margins every
+// round — with ties, -0 beside +0, a constant tree, and a tree with too many
+// outputs to group (where it falls back to RocAuc for good).
+TEST(PropensityMetricsTest, RunningAucIsRocAucOfTheSummedMargins) {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::normal_distribution<double> g(0, 1);
+  const int n = 2000;
+  std::vector<float> y(n), x(n);
+  for (int i = 0; i < n; ++i) {
+    x[i] = static_cast<float>(g(rng));
+    y[i] = u(rng) < 1 / (1 + std::exp(-x[i])) ? 1.0f : 0.0f;
+  }
+  RunningAuc running(y);
+  std::vector<double> sum(n, 0.0);
+  std::vector<float> delta(n);
+  for (int round = 0; round < 40; ++round) {
+    // A "tree": leaves = 1..8 (and 40 outputs in round 30), each row's leaf
+    // from x and noise; round 5 maps leaves onto -0 and +0 only.
+    const int leaves = round == 30 ? 40 : 1 + round % 8;
+    std::vector<float> value(leaves);
+    for (float& v : value) v = round == 5 ? (u(rng) < 0.5 ? -0.0f : 0.0f) : static_cast<float>(std::round(g(rng) * 8) / 64);
+    for (int i = 0; i < n; ++i) {
+      const int leaf = std::min(leaves - 1, static_cast<int>(leaves * (0.5 + 0.5 * std::tanh(x[i] + 0.3 * g(rng)))));
+      delta[i] = value[leaf];
+      sum[i] += delta[i];
+    }
+    const double got = running.Add(delta);
+    EXPECT_DOUBLE_EQ(got, RocAuc(y, sum)) << "round " << round;
+    ASSERT_EQ(running.margins(), sum);
+    EXPECT_EQ(running.ordered(), round < 30) << "round " << round;
+  }
+}
+
 TEST(PropensityMetricsTest, EdgeCases) {
   // One class only: no ranking to measure.
   EXPECT_TRUE(std::isnan(RocAuc(std::vector<float>{0, 0}, std::vector<double>{0.1, 0.2})));
@@ -283,6 +318,53 @@ TEST(PropensityModelTest, XgboostPatienceIsEarlyStopRounds) {
   ASSERT_TRUE(model.ok());
   ASSERT_TRUE((*model)->Fit(train, nullptr).ok());
   EXPECT_EQ((*model)->FitSummary(), "25 rounds");
+}
+
+// With two threads, Fit boosts the refit on train + validation beside the
+// early-stopped fit and keeps the rounds early stopping chose: the result must
+// be the refit one thread would boost afterwards, prediction for prediction
+// (row subsampling included: XGBoost's random engine is per thread and seeded
+// per booster).
+TEST(PropensityModelTest, XgboostRefitBesideTheFitIsTheRefitAfterIt) {
+  const FeatureTable train = Planted(2000, 6), valid = Planted(1000, 7), rows = Planted(500, 8);
+  FeatureTable all = train;
+  ASSERT_TRUE(all.Append(valid).ok());
+  for (const std::string params : {"", ",subsample=0.7"}) {
+    std::vector<double> p[2];
+    std::string summary[2];
+    for (int threads : {1, 2}) {
+      auto model = MakePropensityModel("xgboost:threads=" + std::to_string(threads) + params);
+      ASSERT_TRUE(model.ok());
+      (*model)->PlanRefit(&all);
+      ASSERT_TRUE((*model)->Fit(train, &valid).ok());
+      summary[threads - 1] = (*model)->FitSummary();
+      ASSERT_TRUE((*model)->Refit(all).ok());
+      ASSERT_TRUE((*model)->Predict(rows, p[threads - 1]).ok());
+    }
+    EXPECT_EQ(summary[0].find("beside"), std::string::npos) << summary[0];
+    EXPECT_NE(summary[1].find("the refit boosted beside on a second thread"), std::string::npos) << summary[1];
+    const Stopped one = ParseStopped(summary[0]), two = ParseStopped(summary[1]);
+    ASSERT_GT(one.kept, 0) << summary[0];
+    EXPECT_LT(one.kept, one.run) << summary[0];
+    EXPECT_EQ(one.kept, two.kept);
+    EXPECT_EQ(one.run, two.run);
+    for (int64_t i = 0; i < rows.rows(); ++i) ASSERT_EQ(p[0][i], p[1][i]) << params << " row " << i;
+  }
+  // Refit on a table other than the planned one: fitted afresh on it.
+  auto model = MakePropensityModel("xgboost:threads=2");
+  ASSERT_TRUE(model.ok());
+  (*model)->PlanRefit(&all);
+  ASSERT_TRUE((*model)->Fit(train, &valid).ok());
+  const FeatureTable other = Planted(3000, 9);
+  ASSERT_TRUE((*model)->Refit(other).ok());
+  auto fresh = MakePropensityModel("xgboost:threads=1");
+  ASSERT_TRUE(fresh.ok());
+  ASSERT_TRUE((*fresh)->Fit(train, &valid).ok());
+  ASSERT_TRUE((*fresh)->Refit(other).ok());
+  std::vector<double> a, b;
+  ASSERT_TRUE((*model)->Predict(rows, a).ok());
+  ASSERT_TRUE((*fresh)->Predict(rows, b).ok());
+  for (int64_t i = 0; i < rows.rows(); ++i) ASSERT_EQ(a[i], b[i]) << "row " << i;
 }
 
 TEST(PropensityModelTest, XgboostGrowsByLeavesWhenAsked) {

@@ -171,6 +171,7 @@ StatusOr<TrainingResult> TrainPropensity(const FeatureTable& table, const TrainO
     m.model_name = model->name();
     const auto t0 = std::chrono::steady_clock::now();
     const std::clock_t c0 = std::clock();
+    if (options.refit) model->PlanRefit(&train_and_valid);
     Status s = model->Fit(train, &valid);
     m.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     m.fit_cpu_seconds = CpuSecondsSince(c0);
