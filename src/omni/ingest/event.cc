@@ -7,7 +7,6 @@
 
 #include <sodium.h>
 
-#include "absl/container/flat_hash_map.h"
 
 #include "omni/common/json_escape.h"
 
@@ -38,45 +37,6 @@ std::optional<IdentityType> ParseIdentityType(std::string_view name) {
 
 std::string_view RejectReasonName(RejectReason reason) {
   return kReasonNames[static_cast<size_t>(reason)];
-}
-
-void Event::Clear() {
-  // Every field: a new one must be reset here too (the size check is a reminder).
-  static_assert(sizeof(Event) == 9 * sizeof(std::string) + sizeof(std::vector<Identity>) +
-                                     2 * sizeof(std::optional<double>) + 3 * sizeof(int64_t),
-                "Event changed: update Event::Clear");
-  event_id.clear();
-  ts_ms = 0;
-  tz_offset_min = 0;
-  channel.clear();
-  type.clear();
-  identities.clear();
-  item_id.clear();
-  quantity.reset();
-  price.reset();
-  currency.clear();
-  order_id.clear();
-  store_id.clear();
-  campaign_id.clear();
-  properties_json.clear();
-  line_no = 0;
-}
-
-Event& Batch::NewEvent() {
-  if (spare_events.empty()) return events.emplace_back();
-  Event& event = events.emplace_back(std::move(spare_events.back()));
-  spare_events.pop_back();
-  for (Identity& identity : event.identities) spare_identities.push_back(std::move(identity));
-  event.Clear();
-  return event;
-}
-
-Identity& Batch::NewIdentity(Event& event) {
-  if (spare_identities.empty()) return event.identities.emplace_back();
-  Identity& identity = event.identities.emplace_back(std::move(spare_identities.back()));
-  spare_identities.pop_back();
-  identity.value.clear();
-  return identity;
 }
 
 int64_t EventKey(std::string_view event_id) {
@@ -145,97 +105,70 @@ void AppendIdentitiesJson(std::string& out, const std::vector<Identity>& identit
   out.push_back('}');
 }
 
+struct BatchPreparer::Impl {
+  int32_t last_channel_id = -1, last_type_id = -1;  // the previous event's
+};
+
 namespace {
 
-// Fills BatchColumns. Keys are views into the batch's events, which stay put
-// while it runs; each distinct string is copied into the columns once.
-class ColumnsEncoder {
- public:
-  ColumnsEncoder(BatchColumns& c, size_t events) : c_(c) {
-    c_ = BatchColumns();
-    c_.ts_ms.reserve(events);
-    c_.quantity.reserve(events);
-    c_.price.reserve(events);
-    c_.tz_offset_min.reserve(events);
-    c_.channel.reserve(events);
-    c_.type.reserve(events);
-    c_.item.reserve(events);
-    c_.order.reserve(events);
-    c_.properties.reserve(events);
-    c_.identity_end.reserve(events);
-    c_.identities.reserve(events * 3);
-    strings_.reserve(events / 4 + 64);
-  }
-
-  void Add(const Event& e) {
-    c_.ts_ms.push_back(e.ts_ms);
-    c_.quantity.push_back(e.quantity.value_or(std::numeric_limits<double>::quiet_NaN()));
-    c_.price.push_back(e.price.value_or(std::numeric_limits<double>::quiet_NaN()));
-    c_.tz_offset_min.push_back(static_cast<int16_t>(std::clamp(e.tz_offset_min, -32768, 32767)));
-    // Consecutive events often share a channel or a type: skip the look-up.
-    if (last_channel_id_ < 0 || e.channel != last_channel_) {
-      last_channel_ = e.channel;
-      last_channel_id_ = String(e.channel);
-    }
-    c_.channel.push_back(last_channel_id_);
-    if (last_type_id_ < 0 || e.type != last_type_) {
-      last_type_ = e.type;
-      last_type_id_ = String(e.type);
-    }
-    c_.type.push_back(last_type_id_);
-    c_.item.push_back(e.item_id.empty() ? -1 : String(e.item_id));
-    c_.order.push_back(e.order_id.empty() ? -1 : String(e.order_id));
-    // The snapshot keeps properties only where readers use them: consent.
-    c_.properties.push_back(e.type == "consent" && !e.properties_json.empty() ? String(e.properties_json) : -1);
-    for (const Identity& id : e.identities) {
-      auto& index = identities_[static_cast<size_t>(id.type)];
-      auto [it, inserted] = index.try_emplace(View(id.value), static_cast<int32_t>(c_.identity_type.size()));
-      if (inserted) {
-        c_.identity_type.push_back(static_cast<uint8_t>(id.type));
-        c_.identity_value.push_back(NewString(id.value));
-      }
-      c_.identities.push_back(it->second);
-    }
-    c_.identity_end.push_back(static_cast<uint32_t>(c_.identities.size()));
-  }
-
- private:
-  // Keys are absl's string_view, for absl's hash (with std::string_view
-  // this abseil falls back to std::hash, which costs more).
-  static absl::string_view View(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
-  int32_t String(std::string_view s) {
-    auto [it, inserted] = strings_.try_emplace(View(s), 0);
-    if (inserted) it->second = NewString(s);
-    return it->second;
-  }
-  int32_t NewString(std::string_view s) {
-    c_.chars.append(s);
-    c_.ends.push_back(static_cast<uint32_t>(c_.chars.size()));
-    return static_cast<int32_t>(c_.ends.size() - 1);
-  }
-
-  BatchColumns& c_;
-  absl::flat_hash_map<absl::string_view, int32_t> strings_;
-  std::array<absl::flat_hash_map<absl::string_view, int32_t>, kIdentityTypeCount> identities_;
-  std::string_view last_channel_, last_type_;  // views into the batch's events
-  int32_t last_channel_id_ = -1, last_type_id_ = -1;
-};
+int32_t NewString(BatchColumns& c, std::string_view s) {
+  c.chars.append(s);
+  c.ends.push_back(static_cast<uint32_t>(c.chars.size()));
+  return static_cast<int32_t>(c.ends.size() - 1);
+}
 
 }  // namespace
 
-void Batch::PrepareForStore() {
-  event_keys.resize(events.size());
-  identities_json.clear();
-  identities_json.reserve(events.size() * 64);
-  identities_json_end.resize(events.size());
-  ColumnsEncoder encoder(columns, events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    event_keys[i] = EventKey(events[i].event_id);
-    AppendIdentitiesJson(identities_json, events[i].identities);
-    identities_json_end[i] = static_cast<uint32_t>(identities_json.size());
-    encoder.Add(events[i]);
+BatchPreparer::BatchPreparer() : impl_(std::make_unique<Impl>()) {}
+BatchPreparer::~BatchPreparer() = default;
+
+void BatchPreparer::Update(Batch& batch) {
+  Impl& impl = *impl_;
+  BatchColumns& c = batch.columns;
+  size_t i = batch.event_keys.size();
+  if (i == 0) {
+    // A new batch (or one prepared from the start again).
+    c = BatchColumns();
+    batch.identities_json.clear();
+    batch.identities_json_end.clear();
+    impl = Impl();
   }
+  const std::vector<Event>& events = batch.events;
+  for (; i < events.size(); ++i) {
+    const Event& e = events[i];
+    batch.event_keys.push_back(EventKey(e.event_id));
+    AppendIdentitiesJson(batch.identities_json, e.identities);
+    batch.identities_json_end.push_back(static_cast<uint32_t>(batch.identities_json.size()));
+
+    c.ts_ms.push_back(e.ts_ms);
+    c.quantity.push_back(e.quantity.value_or(std::numeric_limits<double>::quiet_NaN()));
+    c.price.push_back(e.price.value_or(std::numeric_limits<double>::quiet_NaN()));
+    c.tz_offset_min.push_back(static_cast<int16_t>(std::clamp(e.tz_offset_min, -32768, 32767)));
+    // Consecutive events often share a channel or a type: one string for the run.
+    if (impl.last_channel_id < 0 || e.channel != c.String(impl.last_channel_id)) {
+      impl.last_channel_id = NewString(c, e.channel);
+    }
+    c.channel.push_back(impl.last_channel_id);
+    if (impl.last_type_id < 0 || e.type != c.String(impl.last_type_id)) {
+      impl.last_type_id = NewString(c, e.type);
+    }
+    c.type.push_back(impl.last_type_id);
+    c.item.push_back(e.item_id.empty() ? -1 : NewString(c, e.item_id));
+    c.order.push_back(e.order_id.empty() ? -1 : NewString(c, e.order_id));
+    // The snapshot keeps properties only where readers use them: consent.
+    c.properties.push_back(e.type == "consent" && !e.properties_json.empty() ? NewString(c, e.properties_json) : -1);
+    for (const Identity& id : e.identities) {
+      c.identity_type.push_back(static_cast<uint8_t>(id.type));
+      c.identity_value.push_back(NewString(c, id.value));
+    }
+    c.identity_end.push_back(static_cast<uint32_t>(c.identity_type.size()));
+  }
+}
+
+void Batch::PrepareForStore() {
+  event_keys.clear();
+  BatchPreparer preparer;
+  preparer.Update(*this);
 }
 
 }  // namespace omni::ingest

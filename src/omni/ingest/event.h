@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,10 +57,6 @@ struct Event {
   std::string campaign_id;
   std::string properties_json;  // a JSON object as compact text, "" when absent
   int64_t line_no = 0;          // 1-based record number in the source, for explanations
-
-  // Back to a default Event, keeping the strings' and identities' buffers
-  // (Batch::NewEvent). Destroys the identities.
-  void Clear();
 };
 
 // Why a record was rejected. Stable snake_case names: they are keys of the
@@ -111,28 +108,27 @@ struct Availability {
   std::optional<int64_t> stock;  // units on hand when known; 0 = out of stock
 };
 
-// A batch's events as columns with batch-local dictionaries: what the store's
-// columnar snapshot (store/event_columns.h) keeps of each event, encoded on
-// the parsing thread (Batch::PrepareForStore) so the snapshot's appender only
-// maps each distinct string once per batch to its file-wide id and writes
-// bytes, instead of hashing every event's strings again. Strings (channels,
-// types, items, order ids, consent properties) share one local id space;
-// identities have their own (a local identity is a type and a string).
+// A batch's events as columns: what the store's columnar snapshot
+// (store/event_columns.h) keeps of each event, written on the parsing thread
+// (BatchPreparer) as plain arrays and one character arena, so the store's
+// writer hands them to the snapshot's appender without copying anything and
+// the appender reads them without decoding events. Strings are ids into the
+// arena, one per occurrence (deduplicating here cost more than it saved: the
+// appender's dictionaries do that).
 struct BatchColumns {
   // Per event, in Batch::events order.
   std::vector<int64_t> ts_ms;
   std::vector<double> quantity;  // NaN = absent
   std::vector<double> price;     // NaN = absent
   std::vector<int16_t> tz_offset_min;  // clamped to int16
-  std::vector<int32_t> channel, type;  // string ids
+  std::vector<int32_t> channel, type;  // string ids (consecutive equal values share one)
   std::vector<int32_t> item, order;    // string ids, -1 = none
   std::vector<int32_t> properties;     // string id of a consent event's properties, -1 = none
-  std::vector<uint32_t> identity_end;  // CSR ends into `identities`
-  std::vector<int32_t> identities;     // local identity ids
-  // Per local identity id.
+  std::vector<uint32_t> identity_end;  // CSR ends into identity_type / identity_value
+  // Per identity of each event.
   std::vector<uint8_t> identity_type;   // IdentityType
   std::vector<int32_t> identity_value;  // string id
-  // The distinct strings, concatenated; ends[id] is where string id ends.
+  // The strings, concatenated; ends[id] is where string id ends.
   std::string chars;
   std::vector<uint32_t> ends;
 
@@ -167,22 +163,9 @@ struct Batch {
   // The snapshot's columns (the store may move them out once committed).
   BatchColumns columns;
 
-  // Events of an earlier, written batch, kept for their allocations: a parser
-  // that takes its events from NewEvent (and identities from NewIdentity)
-  // fills old buffers instead of allocating ~5 strings per event and freeing
-  // them again a batch later (measured ~10% of the parsing thread's
-  // instructions on the demo JSONL). Not part of the batch's content.
-  std::vector<Event> spare_events;
-  std::vector<Identity> spare_identities;
-
   bool empty() const {
     return events.empty() && rejected.empty() && items.empty() && availability.empty();
   }
-  // Appends a cleared event to `events`, reusing a spare one when there is one.
-  Event& NewEvent();
-  // Appends an identity with an empty value to `event.identities`, reusing a
-  // spare one's string when there is one.
-  Identity& NewIdentity(Event& event);
   void PrepareForStore();
   bool prepared() const {
     return event_keys.size() == events.size() && identities_json_end.size() == events.size() &&
@@ -192,6 +175,29 @@ struct Batch {
     const uint32_t begin = i == 0 ? 0 : identities_json_end[i - 1];
     return std::string_view(identities_json).substr(begin, identities_json_end[i] - begin);
   }
+};
+
+// Prepares a batch for the store (what Batch::PrepareForStore does) event by
+// event: the import calls Update after each record it parses, while the new
+// event's strings are still in the CPU caches, instead of walking the whole
+// batch again once it is full. Keeps its look-up tables (and their memory)
+// from batch to batch. One batch at a time: a batch whose event_keys are
+// empty starts a new one.
+class BatchPreparer {
+ public:
+  BatchPreparer();
+  ~BatchPreparer();
+  BatchPreparer(const BatchPreparer&) = delete;
+  BatchPreparer& operator=(const BatchPreparer&) = delete;
+
+  // Prepares the events added to `batch` since the last call (all of them
+  // when none is prepared). Events already prepared must not change.
+  void Update(Batch& batch);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
 };
 
 // What a sink did with one event of a batch.

@@ -46,53 +46,6 @@ TEST(AppendIdentitiesJsonTest, WritesWhatTheJsonEscaperWrites) {
   EXPECT_EQ(out, "{}");
 }
 
-TEST(BatchTest, NewEventReusesAWrittenBatchsEventsCleared) {
-  Batch old;
-  Event& e = old.events.emplace_back();
-  e.event_id = "a-rather-long-event-id-0001";
-  e.ts_ms = 42;
-  e.tz_offset_min = 480;
-  e.channel = "miniprogram";
-  e.type = "purchase";
-  e.identities = {{IdentityType::kPhone, "5f0c3b1e9a7d4c2b8e6f1a0d9c8b7a65"}, {IdentityType::kMemberCard, "M1"}};
-  e.item_id = "SKU-1";
-  e.quantity = 2;
-  e.price = 9.5;
-  e.currency = "CNY";
-  e.order_id = "O1";
-  e.store_id = "SH-01";
-  e.campaign_id = "spring";
-  e.properties_json = R"({"payment":"wechat_pay"})";
-  e.line_no = 7;
-  const char* id_buffer = e.event_id.data();
-
-  Batch next;
-  next.spare_events = std::move(old.events);
-  Event& reused = next.NewEvent();
-  EXPECT_EQ(reused.event_id.data(), id_buffer);  // the buffer came along
-  EXPECT_TRUE(reused.event_id.empty());
-  EXPECT_EQ(reused.ts_ms, 0);
-  EXPECT_EQ(reused.tz_offset_min, 0);
-  EXPECT_TRUE(reused.channel.empty() && reused.type.empty() && reused.item_id.empty());
-  EXPECT_TRUE(reused.identities.empty());
-  EXPECT_FALSE(reused.quantity.has_value());
-  EXPECT_FALSE(reused.price.has_value());
-  EXPECT_TRUE(reused.currency.empty() && reused.order_id.empty() && reused.store_id.empty());
-  EXPECT_TRUE(reused.campaign_id.empty() && reused.properties_json.empty());
-  EXPECT_EQ(reused.line_no, 0);
-  EXPECT_TRUE(next.spare_events.empty());
-  EXPECT_EQ(next.spare_identities.size(), 2u);
-
-  Identity& id = next.NewIdentity(reused);
-  EXPECT_TRUE(id.value.empty());
-  EXPECT_EQ(reused.identities.size(), 1u);
-  EXPECT_EQ(next.spare_identities.size(), 1u);
-  // Without spares, plain new ones.
-  Event& fresh = next.NewEvent();
-  EXPECT_TRUE(fresh.event_id.empty());
-  EXPECT_EQ(next.events.size(), 2u);
-}
-
 TEST(BatchTest, PrepareForStoreEncodesTheSnapshotColumns) {
   Batch batch;
   for (int n = 0; n < 50; ++n) {
@@ -130,14 +83,47 @@ TEST(BatchTest, PrepareForStoreEncodesTheSnapshotColumns) {
     EXPECT_EQ(c.properties[i] < 0 ? "" : c.String(c.properties[i]), e.type == "consent" ? e.properties_json : "");
     std::vector<Identity> ids;
     for (uint32_t k = i == 0 ? 0 : c.identity_end[i - 1]; k < c.identity_end[i]; ++k) {
-      const auto local = static_cast<size_t>(c.identities[k]);
-      ids.push_back({static_cast<IdentityType>(c.identity_type[local]), std::string(c.String(c.identity_value[local]))});
+      ids.push_back({static_cast<IdentityType>(c.identity_type[k]), std::string(c.String(c.identity_value[k]))});
     }
     EXPECT_EQ(ids, e.identities);
   }
-  // Each distinct string once: identities by (type, value), so "ck0" as a
-  // cookie and as a member card are two.
-  EXPECT_EQ(c.identity_type.size(), 7u + 7u);
+}
+
+// The import prepares event by event, with one preparer for every batch;
+// the result must be what preparing the full batch at once gives.
+TEST(BatchPreparerTest, EventByEventEqualsAllAtOnce) {
+  BatchPreparer preparer;
+  for (int round = 0; round < 2; ++round) {
+    Batch incremental;  // no reserve: the events move as the vector grows
+    for (int n = 0; n < 300; ++n) {
+      Event& e = incremental.events.emplace_back();
+      e.event_id = "e" + std::to_string(round) + "-" + std::to_string(n);
+      e.channel = n % 7 == 0 ? "web" : "a-channel-name-longer-than-sso";
+      e.type = n % 3 == 0 ? "consent" : "view";
+      e.identities = {{IdentityType::kCookieId, "cookie-value-longer-than-sso-" + std::to_string(n % 13)},
+                      {IdentityType::kEmail, std::to_string(n % 5)}};
+      e.item_id = "item-" + std::to_string(n % 11);
+      e.properties_json = "{\"n\":" + std::to_string(n % 4) + "}";
+      preparer.Update(incremental);
+    }
+    Batch whole = incremental;
+    whole.PrepareForStore();
+    ASSERT_TRUE(incremental.prepared());
+    EXPECT_EQ(incremental.event_keys, whole.event_keys);
+    EXPECT_EQ(incremental.identities_json, whole.identities_json);
+    EXPECT_EQ(incremental.identities_json_end, whole.identities_json_end);
+    const BatchColumns& a = incremental.columns;
+    const BatchColumns& b = whole.columns;
+    EXPECT_EQ(a.channel, b.channel);
+    EXPECT_EQ(a.type, b.type);
+    EXPECT_EQ(a.item, b.item);
+    EXPECT_EQ(a.properties, b.properties);
+    EXPECT_EQ(a.identity_end, b.identity_end);
+    EXPECT_EQ(a.identity_type, b.identity_type);
+    EXPECT_EQ(a.identity_value, b.identity_value);
+    EXPECT_EQ(a.chars, b.chars);
+    EXPECT_EQ(a.ends, b.ends);
+  }
 }
 
 }  // namespace

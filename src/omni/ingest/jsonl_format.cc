@@ -291,7 +291,7 @@ void JsonlFormat::Parse(std::string_view record, int64_t line_no, Batch& out) {
            "expected a JSON object, got " + std::string(JsonTypeName(root.type())));
     return;
   }
-  Event& event = out.NewEvent();
+  Event& event = out.events.emplace_back();
   if (!Fill(object, record, line_no, event, out)) {
     out.events.pop_back();
     return;
@@ -497,7 +497,7 @@ bool JsonlFormat::FillIdentities(element value, std::string_view record, int64_t
     }
     if (blank) continue;  // an empty column of an export: not an identifier, not an error
 
-    Identity& identity = out.NewIdentity(event);
+    Identity& identity = event.identities.emplace_back();
     identity.type = *type;
     if (Status s = pseudonymiser_.NormaliseTo(*type, raw, identity.value); !s.ok()) {
       // The status message names the type and the problem, never the value;

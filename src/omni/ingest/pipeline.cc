@@ -140,7 +140,7 @@ class BatchQueue {
   }
   // The consumer hands written batches back instead of destroying them:
   // freeing ~10^4 events' strings is a few percent of the single writer's
-  // time, and the parsing thread reuses them (Batch::spare_events).
+  // time, and the parsing thread has the slack to do it.
   void Retire(Batch batch) {
     std::lock_guard lock(mu_);
     retired_.push_back(std::move(batch));
@@ -246,6 +246,7 @@ StatusOr<ImportSummary> ImportFile(const std::string& path, std::string_view sou
   });
 
   Batch batch;
+  BatchPreparer preparer;
   std::vector<Batch> retired;
   int64_t in_batch = 0;
   Status read_status;
@@ -265,25 +266,21 @@ StatusOr<ImportSummary> ImportFile(const std::string& path, std::string_view sou
     }
     batch.last_line = line_no;
     format.Parse(record, line_no, batch);
+    // Here, so the single writer does only SQLite work; per record, while
+    // the new event is in the CPU caches.
+    preparer.Update(batch);
     ++summary.records;
     if (++in_batch >= options.batch_records) {
       batch.bytes = static_cast<uint64_t>(reader.compressed_offset());
-      batch.PrepareForStore();  // here, so the single writer does only SQLite work
       if (!queue.Push(std::move(batch), retired)) break;
       batch = Batch();
-      // The next batch fills a written one's events (their strings keep
-      // their buffers); the rest of what came back is freed here.
-      for (Batch& old : retired) {
-        if (old.events.size() > batch.spare_events.size()) batch.spare_events = std::move(old.events);
-      }
-      retired.clear();
+      retired.clear();  // the written batches are freed here, on this thread
       in_batch = 0;
       if (options.progress) options.progress(reader.compressed_offset(), summary.records);
     }
   }
   if (read_status.ok() && writer_status.ok() && in_batch > 0) {
     batch.bytes = static_cast<uint64_t>(reader.compressed_offset());
-    batch.PrepareForStore();
     queue.Push(std::move(batch), retired);
   }
   queue.Close();

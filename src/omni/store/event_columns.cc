@@ -276,16 +276,7 @@ class BlockEncoder {
     quantity_.push_back(e.quantity.value_or(kAbsent));
     price_.push_back(e.price.value_or(kAbsent));
     item_.push_back(e.item_id.empty() ? -1 : ItemId(e.item_id));
-    if (e.order_id.empty()) {
-      order_.push_back(-1);
-    } else if (auto it = orders_.find(std::string_view(e.order_id)); it != orders_.end()) {
-      order_.push_back(it->second);
-    } else {
-      const std::string_view kept = Keep(e.order_id);
-      orders_.emplace(kept, static_cast<int32_t>(order_list_.size()));
-      order_.push_back(static_cast<int32_t>(order_list_.size()));
-      order_list_.push_back(kept);
-    }
+    order_.push_back(e.order_id.empty() ? -1 : OrderIndex(e.order_id));
     for (const ingest::Identity& id : e.identities) identities_.push_back(IdentityId(id.type, id.value));
     identity_end_.push_back(static_cast<uint32_t>(identities_.size()));
     tz_.push_back(static_cast<int16_t>(std::clamp(e.tz_offset_min, -32768, 32767)));
@@ -299,13 +290,12 @@ class BlockEncoder {
   }
 
   // The rows `rows` (ascending indexes into `c`) as seqs first_seq, first_seq
-  // + 1, ...: the same block Add would make of those events. Each distinct
-  // string of the batch is looked up in `dict` once; `c` must outlive Finish.
+  // + 1, ...: the same block Add would make of those events, read from the
+  // arrays without building events. `c` must outlive Finish.
   Status AddColumns(const ingest::BatchColumns& c, const std::vector<uint32_t>& rows, int64_t first_seq) {
     const size_t n = rows.size();
-    // Batch-local id -> file-wide id (or, for orders, index in this block); -1 = not met yet.
-    std::vector<int32_t> channel_of(c.ends.size(), -1), type_of(c.ends.size(), -1), item_of(c.ends.size(), -1),
-        order_of(c.ends.size(), -1), identity_of(c.identity_type.size(), -1);
+    // Channel and type string ids (one per run of equal values) -> ids.
+    absl::flat_hash_map<int32_t, uint8_t> channel_of, type_of;
     seq_.reserve(seq_.size() + n);
     ts_.reserve(ts_.size() + n);
     quantity_.reserve(quantity_.size() + n);
@@ -318,47 +308,30 @@ class BlockEncoder {
     type_.reserve(type_.size() + n);
     for (size_t k = 0; k < n; ++k) {
       const uint32_t r = rows[k];
-      int32_t& channel = channel_of[static_cast<size_t>(c.channel[r])];
-      if (channel < 0) {
-        OMNI_ASSIGN_OR_RETURN(channel, SmallId(dict_.channels, new_channels_, c.String(c.channel[r]), "channels"));
+      auto channel = channel_of.find(c.channel[r]);
+      if (channel == channel_of.end()) {
+        OMNI_ASSIGN_OR_RETURN(uint8_t id, SmallId(dict_.channels, new_channels_, c.String(c.channel[r]), "channels"));
+        channel = channel_of.emplace(c.channel[r], id).first;
       }
-      int32_t& type = type_of[static_cast<size_t>(c.type[r])];
-      if (type < 0) {
-        OMNI_ASSIGN_OR_RETURN(type, SmallId(dict_.types, new_types_, c.String(c.type[r]), "event types"));
+      auto type = type_of.find(c.type[r]);
+      if (type == type_of.end()) {
+        OMNI_ASSIGN_OR_RETURN(uint8_t id, SmallId(dict_.types, new_types_, c.String(c.type[r]), "event types"));
+        type = type_of.emplace(c.type[r], id).first;
       }
       seq_.push_back(first_seq + static_cast<int64_t>(k));
       ts_.push_back(c.ts_ms[r]);
       quantity_.push_back(c.quantity[r]);
       price_.push_back(c.price[r]);
-      if (c.item[r] < 0) {
-        item_.push_back(-1);
-      } else {
-        int32_t& item = item_of[static_cast<size_t>(c.item[r])];
-        if (item < 0) item = ItemId(c.String(c.item[r]));
-        item_.push_back(item);
-      }
-      if (c.order[r] < 0) {
-        order_.push_back(-1);
-      } else {
-        int32_t& order = order_of[static_cast<size_t>(c.order[r])];
-        if (order < 0) {
-          order = static_cast<int32_t>(order_list_.size());
-          order_list_.push_back(c.String(c.order[r]));
-        }
-        order_.push_back(order);
-      }
+      item_.push_back(c.item[r] < 0 ? -1 : ItemId(c.String(c.item[r])));
+      order_.push_back(c.order[r] < 0 ? -1 : OrderIndex(c.String(c.order[r])));
       for (uint32_t i = r == 0 ? 0 : c.identity_end[r - 1]; i < c.identity_end[r]; ++i) {
-        const auto local = static_cast<size_t>(c.identities[i]);
-        int32_t& id = identity_of[local];
-        if (id < 0) {
-          id = IdentityId(static_cast<ingest::IdentityType>(c.identity_type[local]), c.String(c.identity_value[local]));
-        }
-        identities_.push_back(id);
+        identities_.push_back(
+            IdentityId(static_cast<ingest::IdentityType>(c.identity_type[i]), c.String(c.identity_value[i])));
       }
       identity_end_.push_back(static_cast<uint32_t>(identities_.size()));
       tz_.push_back(c.tz_offset_min[r]);
-      channel_.push_back(static_cast<uint8_t>(channel));
-      type_.push_back(static_cast<uint8_t>(type));
+      channel_.push_back(channel->second);
+      type_.push_back(type->second);
       if (c.properties[r] >= 0) {
         property_rows_.push_back(static_cast<uint32_t>(seq_.size() - 1));
         properties_.push_back(c.String(c.properties[r]));
@@ -454,6 +427,16 @@ class BlockEncoder {
   // every abseil build): no std::string is made unless the key is new.
   static absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
+  // The order's index among this block's order ids.
+  int32_t OrderIndex(std::string_view order) {
+    if (auto it = orders_.find(AbslView(order)); it != orders_.end()) return it->second;
+    const std::string_view kept = Keep(order);
+    const auto index = static_cast<int32_t>(order_list_.size());
+    orders_.emplace(AbslView(kept), index);
+    order_list_.push_back(kept);
+    return index;
+  }
+
   int32_t ItemId(std::string_view item) {
     auto [it, inserted] = dict_.items.try_emplace(AbslView(item), static_cast<int32_t>(dict_.items.size()));
     if (inserted) new_items_.push_back(Keep(item));
@@ -482,7 +465,7 @@ class BlockEncoder {
   std::vector<std::string_view> properties_;
   std::vector<std::string_view> new_channels_, new_types_, new_items_;
   std::vector<std::pair<uint8_t, std::string_view>> new_identities_;
-  absl::flat_hash_map<std::string_view, int32_t> orders_;  // Add's orders
+  absl::flat_hash_map<absl::string_view, int32_t> orders_;  // views of order_list_'s strings
   std::vector<std::string_view> order_list_;
   bool copy_ = false;
   std::deque<std::string> kept_;
