@@ -152,7 +152,8 @@ struct Batch {
   // requests' events in one batch and answers each request for its own).
   bool want_event_outcomes = false;
 
-  // Filled by PrepareForStore() on the parsing thread, so the store's single
+  // Filled on the parsing thread (the import's BatchPreparer, record by
+  // record, or PrepareForStore() at once), so the store's single
   // writer does little but SQLite work (it computes them itself when absent):
   // the event_id keys and the identities column text of every event, the
   // latter concatenated (identities_json_end[i] is where event i's ends) to

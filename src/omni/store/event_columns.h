@@ -12,9 +12,9 @@
 // equals it when a reader gets it:
 //  - SqliteStore::Write appends each committed batch's accepted events
 //    (EventColumnsAppender: after COMMIT it takes the batch's columns, which
-//    the import's parsing thread encoded with batch-local dictionaries
-//    (ingest::BatchColumns), and a thread of its own maps them to the file's
-//    dictionaries and appends, in order; closing the store drains it.
+//    the import's parsing thread wrote as arrays (ingest::BatchColumns), and
+//    a thread of its own maps their strings to the file's dictionaries and
+//    appends, in order; closing the store drains it.
 //    It never fails a Write and blocks one only when 4 batches wait: when
 //    it cannot append — the file is locked by a reader, another writer's batch
 //    is missing in between, an I/O error — it leaves the gap to the readers);
