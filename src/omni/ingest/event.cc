@@ -1,8 +1,12 @@
 #include "omni/ingest/event.h"
 
+#include <algorithm>
 #include <array>
+#include <cstring>
+#include <limits>
 
 #include <sodium.h>
+
 
 #include "omni/common/json_escape.h"
 
@@ -44,27 +48,127 @@ int64_t EventKey(std::string_view event_id) {
   return static_cast<int64_t>(v);
 }
 
+namespace {
+
+// True when `s` holds a byte a JSON string must escape: '"', '\\' or a
+// control character. Eight bytes at a time: the "has a byte below n" word
+// tests are exact about whether such a byte exists.
+bool NeedsJsonEscape(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  auto below = [](uint64_t w, uint64_t n) { return (w - kOnes * n) & ~w & kHighs; };
+  uint64_t found = 0;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    found |= below(w, 0x20) | below(w ^ (kOnes * '"'), 1) | below(w ^ (kOnes * '\\'), 1);
+  }
+  if (found != 0) return true;
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == '"' || c == '\\') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void AppendIdentitiesJson(std::string& out, const std::vector<Identity>& identities) {
   out.push_back('{');
   for (size_t i = 0; i < identities.size(); ++i) {
     if (i > 0) out.push_back(',');
-    out.push_back('"');
-    out.append(IdentityTypeName(identities[i].type));
-    out += "\":";
-    AppendJsonString(out, identities[i].value);
+    const std::string_view name = IdentityTypeName(identities[i].type);
+    const std::string_view value = identities[i].value;
+    if (NeedsJsonEscape(value)) {
+      out.push_back('"');
+      out.append(name);
+      out += "\":";
+      AppendJsonString(out, value);
+      continue;
+    }
+    // The usual case (ids, hashes): "name":"value" in one piece, which is
+    // what AppendJsonString writes for such a value.
+    const size_t at = out.size();
+    out.resize(at + name.size() + value.size() + 5);
+    char* p = out.data() + at;
+    *p++ = '"';
+    std::memcpy(p, name.data(), name.size());
+    p += name.size();
+    *p++ = '"';
+    *p++ = ':';
+    *p++ = '"';
+    if (!value.empty()) std::memcpy(p, value.data(), value.size());
+    p += value.size();
+    *p = '"';
   }
   out.push_back('}');
 }
 
-void Batch::PrepareForStore() {
-  event_keys.resize(events.size());
-  identities_json.clear();
-  identities_json_end.resize(events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    event_keys[i] = EventKey(events[i].event_id);
-    AppendIdentitiesJson(identities_json, events[i].identities);
-    identities_json_end[i] = static_cast<uint32_t>(identities_json.size());
+struct BatchPreparer::Impl {
+  int32_t last_channel_id = -1, last_type_id = -1;  // the previous event's
+};
+
+namespace {
+
+int32_t NewString(BatchColumns& c, std::string_view s) {
+  c.chars.append(s);
+  c.ends.push_back(static_cast<uint32_t>(c.chars.size()));
+  return static_cast<int32_t>(c.ends.size() - 1);
+}
+
+}  // namespace
+
+BatchPreparer::BatchPreparer() : impl_(std::make_unique<Impl>()) {}
+BatchPreparer::~BatchPreparer() = default;
+
+void BatchPreparer::Update(Batch& batch) {
+  Impl& impl = *impl_;
+  BatchColumns& c = batch.columns;
+  size_t i = batch.event_keys.size();
+  if (i == 0) {
+    // A new batch (or one prepared from the start again).
+    c = BatchColumns();
+    batch.identities_json.clear();
+    batch.identities_json_end.clear();
+    impl = Impl();
   }
+  const std::vector<Event>& events = batch.events;
+  for (; i < events.size(); ++i) {
+    const Event& e = events[i];
+    batch.event_keys.push_back(EventKey(e.event_id));
+    AppendIdentitiesJson(batch.identities_json, e.identities);
+    batch.identities_json_end.push_back(static_cast<uint32_t>(batch.identities_json.size()));
+
+    c.ts_ms.push_back(e.ts_ms);
+    c.quantity.push_back(e.quantity.value_or(std::numeric_limits<double>::quiet_NaN()));
+    c.price.push_back(e.price.value_or(std::numeric_limits<double>::quiet_NaN()));
+    c.tz_offset_min.push_back(static_cast<int16_t>(std::clamp(e.tz_offset_min, -32768, 32767)));
+    // Consecutive events often share a channel or a type: one string for the run.
+    if (impl.last_channel_id < 0 || e.channel != c.String(impl.last_channel_id)) {
+      impl.last_channel_id = NewString(c, e.channel);
+    }
+    c.channel.push_back(impl.last_channel_id);
+    if (impl.last_type_id < 0 || e.type != c.String(impl.last_type_id)) {
+      impl.last_type_id = NewString(c, e.type);
+    }
+    c.type.push_back(impl.last_type_id);
+    c.item.push_back(e.item_id.empty() ? -1 : NewString(c, e.item_id));
+    c.order.push_back(e.order_id.empty() ? -1 : NewString(c, e.order_id));
+    // The snapshot keeps properties only where readers use them: consent.
+    c.properties.push_back(e.type == "consent" && !e.properties_json.empty() ? NewString(c, e.properties_json) : -1);
+    for (const Identity& id : e.identities) {
+      c.identity_type.push_back(static_cast<uint8_t>(id.type));
+      c.identity_value.push_back(NewString(c, id.value));
+    }
+    c.identity_end.push_back(static_cast<uint32_t>(c.identity_type.size()));
+  }
+}
+
+void Batch::PrepareForStore() {
+  event_keys.clear();
+  BatchPreparer preparer;
+  preparer.Update(*this);
 }
 
 }  // namespace omni::ingest

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -107,6 +108,37 @@ struct Availability {
   std::optional<int64_t> stock;  // units on hand when known; 0 = out of stock
 };
 
+// A batch's events as columns: what the store's columnar snapshot
+// (store/event_columns.h) keeps of each event, written on the parsing thread
+// (BatchPreparer) as plain arrays and one character arena, so the store's
+// writer hands them to the snapshot's appender without copying anything and
+// the appender reads them without decoding events. Strings are ids into the
+// arena, one per occurrence (deduplicating here cost more than it saved: the
+// appender's dictionaries do that).
+struct BatchColumns {
+  // Per event, in Batch::events order.
+  std::vector<int64_t> ts_ms;
+  std::vector<double> quantity;  // NaN = absent
+  std::vector<double> price;     // NaN = absent
+  std::vector<int16_t> tz_offset_min;  // clamped to int16
+  std::vector<int32_t> channel, type;  // string ids (consecutive equal values share one)
+  std::vector<int32_t> item, order;    // string ids, -1 = none
+  std::vector<int32_t> properties;     // string id of a consent event's properties, -1 = none
+  std::vector<uint32_t> identity_end;  // CSR ends into identity_type / identity_value
+  // Per identity of each event.
+  std::vector<uint8_t> identity_type;   // IdentityType
+  std::vector<int32_t> identity_value;  // string id
+  // The strings, concatenated; ends[id] is where string id ends.
+  std::string chars;
+  std::vector<uint32_t> ends;
+
+  size_t size() const { return ts_ms.size(); }
+  std::string_view String(int32_t id) const {
+    const uint32_t begin = id == 0 ? 0 : ends[static_cast<size_t>(id) - 1];
+    return std::string_view(chars).substr(begin, ends[static_cast<size_t>(id)] - begin);
+  }
+};
+
 // One atomic unit from source to store: a sink commits all of it or none.
 struct Batch {
   std::vector<Event> events;
@@ -120,26 +152,53 @@ struct Batch {
   // requests' events in one batch and answers each request for its own).
   bool want_event_outcomes = false;
 
-  // Filled by PrepareForStore() on the parsing thread, so the store's single
+  // Filled on the parsing thread (the import's BatchPreparer, record by
+  // record, or PrepareForStore() at once), so the store's single
   // writer does little but SQLite work (it computes them itself when absent):
   // the event_id keys and the identities column text of every event, the
   // latter concatenated (identities_json_end[i] is where event i's ends) to
-  // spare one allocation per event.
+  // spare one allocation per event, and the snapshot's columns.
   std::vector<int64_t> event_keys;
   std::string identities_json;
   std::vector<uint32_t> identities_json_end;
+  // The snapshot's columns (the store may move them out once committed).
+  BatchColumns columns;
 
   bool empty() const {
     return events.empty() && rejected.empty() && items.empty() && availability.empty();
   }
   void PrepareForStore();
   bool prepared() const {
-    return event_keys.size() == events.size() && identities_json_end.size() == events.size();
+    return event_keys.size() == events.size() && identities_json_end.size() == events.size() &&
+           columns.size() == events.size();
   }
   std::string_view IdentitiesJsonOf(size_t i) const {
     const uint32_t begin = i == 0 ? 0 : identities_json_end[i - 1];
     return std::string_view(identities_json).substr(begin, identities_json_end[i] - begin);
   }
+};
+
+// Prepares a batch for the store (what Batch::PrepareForStore does) event by
+// event: the import calls Update after each record it parses, while the new
+// event's strings are still in the CPU caches, instead of walking the whole
+// batch again once it is full. Keeps its look-up tables (and their memory)
+// from batch to batch. One batch at a time: a batch whose event_keys are
+// empty starts a new one.
+class BatchPreparer {
+ public:
+  BatchPreparer();
+  ~BatchPreparer();
+  BatchPreparer(const BatchPreparer&) = delete;
+  BatchPreparer& operator=(const BatchPreparer&) = delete;
+
+  // Prepares the events added to `batch` since the last call (all of them
+  // when none is prepared). Events already prepared must not change.
+  void Update(Batch& batch);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
 };
 
 // What a sink did with one event of a batch.

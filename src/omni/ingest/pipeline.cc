@@ -127,18 +127,16 @@ class RecordReader {
 // Depth 2: one batch being written while the next is parsed.
 class BatchQueue {
  public:
-  // False when the consumer failed and the producer should stop.
-  bool Push(Batch batch) {
-    std::vector<Batch> retired;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return queue_.size() < 2 || failed_; });
-      if (failed_) return false;
-      queue_.push_back(std::move(batch));
-      retired.swap(retired_);
-      cv_.notify_all();
-    }
-    return true;  // `retired` is freed here, on the producer's thread
+  // False when the consumer failed and the producer should stop. Written
+  // batches come back in `retired`.
+  bool Push(Batch batch, std::vector<Batch>& retired) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return queue_.size() < 2 || failed_; });
+    if (failed_) return false;
+    queue_.push_back(std::move(batch));
+    retired.swap(retired_);
+    cv_.notify_all();
+    return true;
   }
   // The consumer hands written batches back instead of destroying them:
   // freeing ~10^4 events' strings is a few percent of the single writer's
@@ -248,6 +246,8 @@ StatusOr<ImportSummary> ImportFile(const std::string& path, std::string_view sou
   });
 
   Batch batch;
+  BatchPreparer preparer;
+  std::vector<Batch> retired;
   int64_t in_batch = 0;
   Status read_status;
   for (;;) {
@@ -266,20 +266,22 @@ StatusOr<ImportSummary> ImportFile(const std::string& path, std::string_view sou
     }
     batch.last_line = line_no;
     format.Parse(record, line_no, batch);
+    // Here, so the single writer does only SQLite work; per record, while
+    // the new event is in the CPU caches.
+    preparer.Update(batch);
     ++summary.records;
     if (++in_batch >= options.batch_records) {
       batch.bytes = static_cast<uint64_t>(reader.compressed_offset());
-      batch.PrepareForStore();  // here, so the single writer does only SQLite work
-      if (!queue.Push(std::move(batch))) break;
+      if (!queue.Push(std::move(batch), retired)) break;
       batch = Batch();
+      retired.clear();  // the written batches are freed here, on this thread
       in_batch = 0;
       if (options.progress) options.progress(reader.compressed_offset(), summary.records);
     }
   }
   if (read_status.ok() && writer_status.ok() && in_batch > 0) {
     batch.bytes = static_cast<uint64_t>(reader.compressed_offset());
-    batch.PrepareForStore();
-    queue.Push(std::move(batch));
+    queue.Push(std::move(batch), retired);
   }
   queue.Close();
   summary.parse_cpu_seconds = ThreadCpuSeconds() - parse_cpu_start;

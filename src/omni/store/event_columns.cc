@@ -257,14 +257,18 @@ struct WriterDict {
   }
 };
 
-// Builds one block from events; new dictionary entries go into `dict` as
-// they are met (so a block that is then not written leaves `dict` ahead of
-// the file: the caller reloads).
+// Builds one block, from events read back from SQLite (Add) or from a
+// committed batch's columns (AddColumns); new dictionary entries go into
+// `dict` as they are met (so a block that is then not written leaves `dict`
+// ahead of the file: the caller reloads). The block's strings are views:
+// into the batch's columns (alive until Finish), or into copies this encoder
+// keeps of the strings of events, which the caller reuses row after row.
 class BlockEncoder {
  public:
   explicit BlockEncoder(WriterDict& dict) : dict_(dict) {}
 
   Status Add(int64_t seq, const ingest::Event& e) {
+    copy_ = true;
     OMNI_ASSIGN_OR_RETURN(uint8_t channel, SmallId(dict_.channels, new_channels_, e.channel, "channels"));
     OMNI_ASSIGN_OR_RETURN(uint8_t type, SmallId(dict_.types, new_types_, e.type, "event types"));
     seq_.push_back(seq);
@@ -272,21 +276,66 @@ class BlockEncoder {
     quantity_.push_back(e.quantity.value_or(kAbsent));
     price_.push_back(e.price.value_or(kAbsent));
     item_.push_back(e.item_id.empty() ? -1 : ItemId(e.item_id));
-    if (e.order_id.empty()) {
-      order_.push_back(-1);
-    } else {
-      auto [it, inserted] = orders_.try_emplace(e.order_id, static_cast<int32_t>(order_list_.size()));
-      if (inserted) order_list_.push_back(e.order_id);
-      order_.push_back(it->second);
-    }
-    for (const ingest::Identity& id : e.identities) identities_.push_back(IdentityId(id));
+    order_.push_back(e.order_id.empty() ? -1 : OrderIndex(e.order_id));
+    for (const ingest::Identity& id : e.identities) identities_.push_back(IdentityId(id.type, id.value));
     identity_end_.push_back(static_cast<uint32_t>(identities_.size()));
     tz_.push_back(static_cast<int16_t>(std::clamp(e.tz_offset_min, -32768, 32767)));
     channel_.push_back(channel);
     type_.push_back(type);
     if (e.type == "consent" && !e.properties_json.empty()) {
       property_rows_.push_back(static_cast<uint32_t>(seq_.size() - 1));
-      properties_.push_back(e.properties_json);
+      properties_.push_back(Keep(e.properties_json));
+    }
+    return Status::Ok();
+  }
+
+  // The rows `rows` (ascending indexes into `c`) as seqs first_seq, first_seq
+  // + 1, ...: the same block Add would make of those events, read from the
+  // arrays without building events. `c` must outlive Finish.
+  Status AddColumns(const ingest::BatchColumns& c, const std::vector<uint32_t>& rows, int64_t first_seq) {
+    const size_t n = rows.size();
+    // Channel and type string ids (one per run of equal values) -> ids.
+    absl::flat_hash_map<int32_t, uint8_t> channel_of, type_of;
+    seq_.reserve(seq_.size() + n);
+    ts_.reserve(ts_.size() + n);
+    quantity_.reserve(quantity_.size() + n);
+    price_.reserve(price_.size() + n);
+    item_.reserve(item_.size() + n);
+    order_.reserve(order_.size() + n);
+    identity_end_.reserve(identity_end_.size() + n);
+    tz_.reserve(tz_.size() + n);
+    channel_.reserve(channel_.size() + n);
+    type_.reserve(type_.size() + n);
+    for (size_t k = 0; k < n; ++k) {
+      const uint32_t r = rows[k];
+      auto channel = channel_of.find(c.channel[r]);
+      if (channel == channel_of.end()) {
+        OMNI_ASSIGN_OR_RETURN(uint8_t id, SmallId(dict_.channels, new_channels_, c.String(c.channel[r]), "channels"));
+        channel = channel_of.emplace(c.channel[r], id).first;
+      }
+      auto type = type_of.find(c.type[r]);
+      if (type == type_of.end()) {
+        OMNI_ASSIGN_OR_RETURN(uint8_t id, SmallId(dict_.types, new_types_, c.String(c.type[r]), "event types"));
+        type = type_of.emplace(c.type[r], id).first;
+      }
+      seq_.push_back(first_seq + static_cast<int64_t>(k));
+      ts_.push_back(c.ts_ms[r]);
+      quantity_.push_back(c.quantity[r]);
+      price_.push_back(c.price[r]);
+      item_.push_back(c.item[r] < 0 ? -1 : ItemId(c.String(c.item[r])));
+      order_.push_back(c.order[r] < 0 ? -1 : OrderIndex(c.String(c.order[r])));
+      for (uint32_t i = r == 0 ? 0 : c.identity_end[r - 1]; i < c.identity_end[r]; ++i) {
+        identities_.push_back(
+            IdentityId(static_cast<ingest::IdentityType>(c.identity_type[i]), c.String(c.identity_value[i])));
+      }
+      identity_end_.push_back(static_cast<uint32_t>(identities_.size()));
+      tz_.push_back(c.tz_offset_min[r]);
+      channel_.push_back(channel->second);
+      type_.push_back(type->second);
+      if (c.properties[r] >= 0) {
+        property_rows_.push_back(static_cast<uint32_t>(seq_.size() - 1));
+        properties_.push_back(c.String(c.properties[r]));
+      }
     }
     return Status::Ok();
   }
@@ -307,16 +356,18 @@ class BlockEncoder {
     h.new_identities = static_cast<uint32_t>(new_identities_.size());
     h.orders = static_cast<uint32_t>(order_list_.size());
     h.properties = static_cast<uint32_t>(properties_.size());
-    std::vector<std::string_view> strings;
-    for (const std::string& s : new_channels_) strings.push_back(s);
-    for (const std::string& s : new_types_) strings.push_back(s);
-    for (const std::string& s : new_items_) strings.push_back(s);
-    for (const auto& [type, value] : new_identities_) strings.push_back(value);
-    for (const std::string& s : order_list_) strings.push_back(s);
-    for (const std::string& s : properties_) strings.push_back(s);
+    // The strings in section order.
     std::vector<uint32_t> ends;
+    ends.reserve(new_channels_.size() + new_types_.size() + new_items_.size() + new_identities_.size() +
+                 order_list_.size() + properties_.size());
     size_t chars = 0;
-    for (std::string_view s : strings) ends.push_back(static_cast<uint32_t>(chars += s.size()));
+    auto measure = [&](std::string_view s) { ends.push_back(static_cast<uint32_t>(chars += s.size())); };
+    for (std::string_view s : new_channels_) measure(s);
+    for (std::string_view s : new_types_) measure(s);
+    for (std::string_view s : new_items_) measure(s);
+    for (const auto& [type, value] : new_identities_) measure(value);
+    for (std::string_view s : order_list_) measure(s);
+    for (std::string_view s : properties_) measure(s);
     h.chars_bytes = static_cast<uint32_t>(chars);
     const Layout l = LayoutOf(h);
     h.payload_bytes = l.total;
@@ -340,10 +391,16 @@ class BlockEncoder {
     put(l.property_rows, property_rows_);
     put(l.string_ends, ends);
     size_t at = l.chars;
-    for (std::string_view s : strings) {
-      std::memcpy(b + at, s.data(), s.size());
+    auto copy = [&](std::string_view s) {
+      if (!s.empty()) std::memcpy(b + at, s.data(), s.size());
       at += s.size();
-    }
+    };
+    for (std::string_view s : new_channels_) copy(s);
+    for (std::string_view s : new_types_) copy(s);
+    for (std::string_view s : new_items_) copy(s);
+    for (const auto& [type, value] : new_identities_) copy(value);
+    for (std::string_view s : order_list_) copy(s);
+    for (std::string_view s : properties_) copy(s);
     h.payload_crc = Crc(b, l.total);
     h.header_crc = HeaderCrc(h);
     std::memcpy(words.data(), &h, sizeof(h));
@@ -351,29 +408,47 @@ class BlockEncoder {
   }
 
  private:
-  StatusOr<uint8_t> SmallId(std::vector<std::string>& known, std::vector<std::string>& added, const std::string& name,
-                            const char* what) {
+  // A view that outlives the caller's string: Add's events are reused, so
+  // their strings are copied; AddColumns' stay valid until Finish.
+  std::string_view Keep(std::string_view s) { return copy_ ? std::string_view(kept_.emplace_back(s)) : s; }
+
+  StatusOr<uint8_t> SmallId(std::vector<std::string>& known, std::vector<std::string_view>& added,
+                            std::string_view name, const char* what) {
     for (size_t i = 0; i < known.size(); ++i) {
       if (known[i] == name) return static_cast<uint8_t>(i);
     }
     if (known.size() >= 255) return FailedPrecondition(std::string("event columns: more than 255 ") + what);
-    known.push_back(name);
-    added.push_back(name);
+    known.emplace_back(name);
+    added.push_back(Keep(name));
     return static_cast<uint8_t>(known.size() - 1);
   }
 
-  int32_t ItemId(const std::string& item) {
-    auto [it, inserted] = dict_.items.try_emplace(item, static_cast<int32_t>(dict_.items.size()));
-    if (inserted) new_items_.push_back(item);
+  // The maps' transparent lookup takes absl's string_view (not std's in
+  // every abseil build): no std::string is made unless the key is new.
+  static absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+  // The order's index among this block's order ids.
+  int32_t OrderIndex(std::string_view order) {
+    if (auto it = orders_.find(AbslView(order)); it != orders_.end()) return it->second;
+    const std::string_view kept = Keep(order);
+    const auto index = static_cast<int32_t>(order_list_.size());
+    orders_.emplace(AbslView(kept), index);
+    order_list_.push_back(kept);
+    return index;
+  }
+
+  int32_t ItemId(std::string_view item) {
+    auto [it, inserted] = dict_.items.try_emplace(AbslView(item), static_cast<int32_t>(dict_.items.size()));
+    if (inserted) new_items_.push_back(Keep(item));
     return it->second;
   }
 
-  int32_t IdentityId(const ingest::Identity& id) {
-    auto& index = dict_.identities[static_cast<size_t>(id.type)];
-    auto [it, inserted] = index.try_emplace(id.value, dict_.n_identities);
+  int32_t IdentityId(ingest::IdentityType type, std::string_view value) {
+    auto& index = dict_.identities[static_cast<size_t>(type)];
+    auto [it, inserted] = index.try_emplace(AbslView(value), dict_.n_identities);
     if (inserted) {
       ++dict_.n_identities;
-      new_identities_.emplace_back(static_cast<uint8_t>(id.type), id.value);
+      new_identities_.emplace_back(static_cast<uint8_t>(type), Keep(value));
     }
     return it->second;
   }
@@ -387,11 +462,13 @@ class BlockEncoder {
   std::vector<int16_t> tz_;
   std::vector<uint8_t> channel_, type_;
   std::vector<uint32_t> property_rows_;
-  std::vector<std::string> properties_;
-  std::vector<std::string> new_channels_, new_types_, new_items_;
-  std::vector<std::pair<uint8_t, std::string>> new_identities_;
-  absl::flat_hash_map<std::string, int32_t> orders_;
-  std::vector<std::string> order_list_;
+  std::vector<std::string_view> properties_;
+  std::vector<std::string_view> new_channels_, new_types_, new_items_;
+  std::vector<std::pair<uint8_t, std::string_view>> new_identities_;
+  absl::flat_hash_map<absl::string_view, int32_t> orders_;  // views of order_list_'s strings
+  std::vector<std::string_view> order_list_;
+  bool copy_ = false;
+  std::deque<std::string> kept_;
 };
 
 // The events-table generation (bumped by erasure); 0 before any erasure.
@@ -732,30 +809,22 @@ void EventColumns::ToEvent(const EventColumnBlock& b, int64_t row, ingest::Event
 
 // ---------------------------------------------------------------- appender
 
-// A committed batch's accepted events, copied compactly (one character
-// arena, no allocation per event) for the appending thread.
+// A committed batch's accepted events for the appending thread: the batch's
+// columns (moved out of it, encoded on the parsing thread) and which rows.
 struct AppendJob {
-  struct Row {
-    int64_t ts_ms;
-    double quantity;  // NaN = absent
-    double price;
-    int32_t tz_offset_min;
-    uint32_t identities;
-  };
   int64_t first_seq = 0;
   int64_t generation = 0;
-  std::vector<Row> rows;
-  std::string arena;               // per row: channel, type, item, order, properties, identity values
-  std::vector<uint32_t> ends;      // end of each string in the arena
-  std::vector<uint8_t> id_types;   // per identity
+  ingest::BatchColumns columns;
+  std::vector<uint32_t> rows;  // ascending
 };
 
 struct EventColumnsAppender::State {
   std::string path;
   sqlite3* db = nullptr;
   // Appending runs on a thread of its own, in batch order, so the store's
-  // single writer only copies the batch (the encoding's hash look-ups cost
-  // ~20% of the import rate on its thread). The destructor drains it.
+  // single writer only hands the batch's columns over (the encoding's hash
+  // look-ups cost ~20% of the import rate on its thread). The destructor
+  // drains it.
   std::mutex mu;
   std::condition_variable cv;
   std::deque<AppendJob> jobs;
@@ -894,33 +963,9 @@ Status AppendJobToFile(State& s, const AppendJob& job) {
   if (!usable || s.generation != job.generation) return Status::Ok();
   if (s.last_seq != first_seq - 1) return Status::Ok();  // a gap: another writer's batch is missing
   BlockEncoder encoder(s.dict);
-  ingest::Event e;  // reused: its strings keep their capacity
-  size_t k = 0, id = 0;
-  auto next = [&]() {
-    const uint32_t begin = k == 0 ? 0 : job.ends[k - 1];
-    return std::string_view(job.arena).substr(begin, job.ends[k++] - begin);
-  };
-  for (size_t r = 0; r < job.rows.size(); ++r) {
-    const AppendJob::Row& row = job.rows[r];
-    e.ts_ms = row.ts_ms;
-    e.tz_offset_min = row.tz_offset_min;
-    e.quantity = std::isnan(row.quantity) ? std::nullopt : std::optional<double>(row.quantity);
-    e.price = std::isnan(row.price) ? std::nullopt : std::optional<double>(row.price);
-    e.channel.assign(next());
-    e.type.assign(next());
-    e.item_id.assign(next());
-    e.order_id.assign(next());
-    e.properties_json.assign(next());
-    e.identities.resize(row.identities);
-    for (ingest::Identity& identity : e.identities) {
-      identity.type = static_cast<ingest::IdentityType>(job.id_types[id++]);
-      identity.value.assign(next());
-    }
-    Status st = encoder.Add(first_seq + static_cast<int64_t>(r), e);
-    if (!st.ok()) {
-      s.Forget();
-      return st;
-    }
+  if (Status st = encoder.AddColumns(job.columns, job.rows, first_seq); !st.ok()) {
+    s.Forget();
+    return st;
   }
   const std::vector<uint64_t> words = encoder.Finish();
   Status st = WriteAll(s.file.fd, words.data(), words.size() * 8, static_cast<off_t>(s.end));
@@ -936,8 +981,7 @@ Status AppendJobToFile(State& s, const AppendJob& job) {
 
 }  // namespace
 
-void EventColumnsAppender::Append(const ingest::Batch& batch, const std::vector<uint32_t>& accepted,
-                                  int64_t last_seq) {
+void EventColumnsAppender::Append(ingest::Batch& batch, std::vector<uint32_t> accepted, int64_t last_seq) {
   State& s = *s_;
   AppendJob job;
   job.first_seq = last_seq - static_cast<int64_t>(accepted.size()) + 1;
@@ -949,26 +993,12 @@ void EventColumnsAppender::Append(const ingest::Batch& batch, const std::vector<
     return;
   }
   job.generation = *generation;
-  job.rows.reserve(accepted.size());
-  job.ends.reserve(accepted.size() * 7);
-  auto put = [&](std::string_view text) {
-    job.arena.append(text);
-    job.ends.push_back(static_cast<uint32_t>(job.arena.size()));
-  };
-  for (uint32_t i : accepted) {
-    const ingest::Event& e = batch.events[i];
-    job.rows.push_back(AppendJob::Row{e.ts_ms, e.quantity.value_or(kAbsent), e.price.value_or(kAbsent),
-                                      e.tz_offset_min, static_cast<uint32_t>(e.identities.size())});
-    put(e.channel);
-    put(e.type);
-    put(e.item_id);
-    put(e.order_id);
-    put(e.type == "consent" ? std::string_view(e.properties_json) : std::string_view());
-    for (const ingest::Identity& id : e.identities) {
-      job.id_types.push_back(static_cast<uint8_t>(id.type));
-      put(id.value);
-    }
-  }
+  // The batch is the caller's again when Write returns: take only its
+  // columns (the store's writer prepared them), which it no longer needs.
+  if (batch.columns.size() != batch.events.size()) batch.PrepareForStore();
+  job.columns = std::move(batch.columns);
+  batch.columns = ingest::BatchColumns();
+  job.rows = std::move(accepted);
   std::unique_lock lock(s.mu);
   // At most a few batches in flight: memory stays bounded if appending is
   // slower than committing.

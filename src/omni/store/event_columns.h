@@ -11,8 +11,10 @@
 // It is a cache: the events table stays the truth, and the snapshot always
 // equals it when a reader gets it:
 //  - SqliteStore::Write appends each committed batch's accepted events
-//    (EventColumnsAppender: after COMMIT the batch is copied compactly and
-//    appended on a thread of its own, in order; closing the store drains it.
+//    (EventColumnsAppender: after COMMIT it takes the batch's columns, which
+//    the import's parsing thread wrote as arrays (ingest::BatchColumns), and
+//    a thread of its own maps their strings to the file's dictionaries and
+//    appends, in order; closing the store drains it.
 //    It never fails a Write and blocks one only when 4 batches wait: when
 //    it cannot append — the file is locked by a reader, another writer's batch
 //    is missing in between, an I/O error — it leaves the gap to the readers);
@@ -143,10 +145,11 @@ class EventColumnsAppender {
 
   // After COMMIT: the accepted events of `batch` are the events at
   // `accepted_index` (any order), holding seqs last_seq - n + 1 .. last_seq in
-  // index order. Never fails the caller: problems are logged and leave the
-  // gap for EventColumns::Open.
+  // index order. Takes the batch's columns (Batch::PrepareForStore; made here
+  // when missing) and leaves the rest of it alone. Never fails the caller:
+  // problems are logged and leave the gap for EventColumns::Open.
   template <typename IndexMap, typename CollidedMap>
-  void AfterCommit(const ingest::Batch& batch, const IndexMap& first_by_key, const CollidedMap& collided,
+  void AfterCommit(ingest::Batch& batch, const IndexMap& first_by_key, const CollidedMap& collided,
                    int64_t last_seq) {
     if (first_by_key.empty() && collided.empty()) return;
     // Index order without sorting: flag, then collect.
@@ -158,13 +161,13 @@ class EventColumnsAppender {
     for (size_t i = 0; i < flag.size(); ++i) {
       if (flag[i]) accepted.push_back(static_cast<uint32_t>(i));
     }
-    Append(batch, accepted, last_seq);
+    Append(batch, std::move(accepted), last_seq);
   }
 
  private:
   static uint32_t IndexOfId(const ingest::Batch& batch, std::string_view event_id);
   // `accepted` in index order.
-  void Append(const ingest::Batch& batch, const std::vector<uint32_t>& accepted, int64_t last_seq);
+  void Append(ingest::Batch& batch, std::vector<uint32_t> accepted, int64_t last_seq);
 
   struct State;
   std::unique_ptr<State> s_;
