@@ -240,10 +240,6 @@ class JsonlFormat final : public Format {
   Pseudonymiser pseudonymiser_;
   simdjson::dom::parser parser_;
   std::string scratch_;  // reused for identity values given as numbers
-  // What simdjson::to_string does, with the buffer kept across records:
-  // to_string grows a buffer and then copies it into a string, ~4
-  // allocations per record with properties. Same bytes (the same builder).
-  simdjson::internal::string_builder<> properties_text_;
 };
 
 void JsonlFormat::Reject(Batch& out, std::string_view record, int64_t line_no, RejectReason reason,
@@ -433,9 +429,7 @@ bool JsonlFormat::Fill(simdjson::dom::object object, std::string_view record, in
 
   if (present[kProperties]) {
     if (!slots[kProperties].is_object()) return wrong_type(kProperties, "an object");
-    properties_text_.clear();
-    properties_text_.append(slots[kProperties]);
-    event.properties_json.assign(properties_text_.str());
+    event.properties_json = simdjson::to_string(slots[kProperties]);
   }
   if (event.type == "consent") {
     return CheckConsent(present[kProperties] ? &slots[kProperties] : nullptr, record, line_no, out);
