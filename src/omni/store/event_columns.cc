@@ -360,14 +360,17 @@ class BlockEncoder {
     std::vector<uint32_t> ends;
     ends.reserve(new_channels_.size() + new_types_.size() + new_items_.size() + new_identities_.size() +
                  order_list_.size() + properties_.size());
+    // Every string of the block, in section order (measured, then copied).
+    auto each_string = [&](const auto& fn) {
+      for (std::string_view s : new_channels_) fn(s);
+      for (std::string_view s : new_types_) fn(s);
+      for (std::string_view s : new_items_) fn(s);
+      for (const auto& [type, value] : new_identities_) fn(std::string_view(value));
+      for (std::string_view s : order_list_) fn(s);
+      for (std::string_view s : properties_) fn(s);
+    };
     size_t chars = 0;
-    auto measure = [&](std::string_view s) { ends.push_back(static_cast<uint32_t>(chars += s.size())); };
-    for (std::string_view s : new_channels_) measure(s);
-    for (std::string_view s : new_types_) measure(s);
-    for (std::string_view s : new_items_) measure(s);
-    for (const auto& [type, value] : new_identities_) measure(value);
-    for (std::string_view s : order_list_) measure(s);
-    for (std::string_view s : properties_) measure(s);
+    each_string([&](std::string_view s) { ends.push_back(static_cast<uint32_t>(chars += s.size())); });
     h.chars_bytes = static_cast<uint32_t>(chars);
     const Layout l = LayoutOf(h);
     h.payload_bytes = l.total;
@@ -391,16 +394,10 @@ class BlockEncoder {
     put(l.property_rows, property_rows_);
     put(l.string_ends, ends);
     size_t at = l.chars;
-    auto copy = [&](std::string_view s) {
+    each_string([&](std::string_view s) {
       if (!s.empty()) std::memcpy(b + at, s.data(), s.size());
       at += s.size();
-    };
-    for (std::string_view s : new_channels_) copy(s);
-    for (std::string_view s : new_types_) copy(s);
-    for (std::string_view s : new_items_) copy(s);
-    for (const auto& [type, value] : new_identities_) copy(value);
-    for (std::string_view s : order_list_) copy(s);
-    for (std::string_view s : properties_) copy(s);
+    });
     h.payload_crc = Crc(b, l.total);
     h.header_crc = HeaderCrc(h);
     std::memcpy(words.data(), &h, sizeof(h));
