@@ -443,8 +443,7 @@ StatusOr<TrainedModel> TrainRankingModel(const std::string& data_dir, const std:
   OMNI_ASSIGN_OR_RETURN(MatrixValues values, ParseValues(values_name, data.log));
   OMNI_ASSIGN_OR_RETURN(recommend::InteractionMatrix m, recommend::ToMatrix(data.log, values));
   auto t0 = std::chrono::steady_clock::now();
-  OMNI_RETURN_IF_ERROR(model->UsesEventTimes() ? model->FitTimed(m, recommend::EntryTimes(m, data.log))
-                                                : model->Fit(m));
+  OMNI_RETURN_IF_ERROR(recommend::FitFromLog(*model, m, data.log));
   const double fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto meta = [&](int64_t version) {
     JsonWriter w;

@@ -7,7 +7,6 @@
 
 #include <sodium.h>
 
-
 #include "omni/common/json_escape.h"
 
 namespace omni::ingest {
@@ -105,10 +104,6 @@ void AppendIdentitiesJson(std::string& out, const std::vector<Identity>& identit
   out.push_back('}');
 }
 
-struct BatchPreparer::Impl {
-  int32_t last_channel_id = -1, last_type_id = -1;  // the previous event's
-};
-
 namespace {
 
 int32_t NewString(BatchColumns& c, std::string_view s) {
@@ -119,11 +114,7 @@ int32_t NewString(BatchColumns& c, std::string_view s) {
 
 }  // namespace
 
-BatchPreparer::BatchPreparer() : impl_(std::make_unique<Impl>()) {}
-BatchPreparer::~BatchPreparer() = default;
-
 void BatchPreparer::Update(Batch& batch) {
-  Impl& impl = *impl_;
   BatchColumns& c = batch.columns;
   size_t i = batch.event_keys.size();
   if (i == 0) {
@@ -131,7 +122,7 @@ void BatchPreparer::Update(Batch& batch) {
     c = BatchColumns();
     batch.identities_json.clear();
     batch.identities_json_end.clear();
-    impl = Impl();
+    last_channel_id_ = last_type_id_ = -1;
   }
   const std::vector<Event>& events = batch.events;
   for (; i < events.size(); ++i) {
@@ -145,14 +136,14 @@ void BatchPreparer::Update(Batch& batch) {
     c.price.push_back(e.price.value_or(std::numeric_limits<double>::quiet_NaN()));
     c.tz_offset_min.push_back(static_cast<int16_t>(std::clamp(e.tz_offset_min, -32768, 32767)));
     // Consecutive events often share a channel or a type: one string for the run.
-    if (impl.last_channel_id < 0 || e.channel != c.String(impl.last_channel_id)) {
-      impl.last_channel_id = NewString(c, e.channel);
+    if (last_channel_id_ < 0 || e.channel != c.String(last_channel_id_)) {
+      last_channel_id_ = NewString(c, e.channel);
     }
-    c.channel.push_back(impl.last_channel_id);
-    if (impl.last_type_id < 0 || e.type != c.String(impl.last_type_id)) {
-      impl.last_type_id = NewString(c, e.type);
+    c.channel.push_back(last_channel_id_);
+    if (last_type_id_ < 0 || e.type != c.String(last_type_id_)) {
+      last_type_id_ = NewString(c, e.type);
     }
-    c.type.push_back(impl.last_type_id);
+    c.type.push_back(last_type_id_);
     c.item.push_back(e.item_id.empty() ? -1 : NewString(c, e.item_id));
     c.order.push_back(e.order_id.empty() ? -1 : NewString(c, e.order_id));
     // The snapshot keeps properties only where readers use them: consent.

@@ -9,7 +9,6 @@
 
 #include <array>
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -181,24 +180,17 @@ struct Batch {
 // Prepares a batch for the store (what Batch::PrepareForStore does) event by
 // event: the import calls Update after each record it parses, while the new
 // event's strings are still in the CPU caches, instead of walking the whole
-// batch again once it is full. Keeps its look-up tables (and their memory)
-// from batch to batch. One batch at a time: a batch whose event_keys are
-// empty starts a new one.
+// batch again once it is full. One batch at a time: a batch whose
+// event_keys are empty starts a new one.
 class BatchPreparer {
  public:
-  BatchPreparer();
-  ~BatchPreparer();
-  BatchPreparer(const BatchPreparer&) = delete;
-  BatchPreparer& operator=(const BatchPreparer&) = delete;
-
   // Prepares the events added to `batch` since the last call (all of them
   // when none is prepared). Events already prepared must not change.
   void Update(Batch& batch);
 
-  struct Impl;
-
  private:
-  std::unique_ptr<Impl> impl_;
+  // The string ids of the previous event's channel and type (-1 = none yet).
+  int32_t last_channel_id_ = -1, last_type_id_ = -1;
 };
 
 // What a sink did with one event of a batch.

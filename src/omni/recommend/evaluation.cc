@@ -70,7 +70,7 @@ Fitted FitSpec(const std::string& spec, const InteractionMatrix& train, const In
     f.status = m.status();
     return f;
   }
-  f.status = (*m)->UsesEventTimes() ? (*m)->FitTimed(train, EntryTimes(train, log)) : (*m)->Fit(train);
+  f.status = FitFromLog(**m, train, log);
   f.seconds = Since(t0);
   if (f.status.ok()) f.model = std::move(*m);
   return f;

@@ -107,6 +107,10 @@ std::vector<int64_t> EntryTimes(const InteractionMatrix& m, const InteractionLog
   return newest;
 }
 
+Status FitFromLog(Recommender& model, const InteractionMatrix& m, const InteractionLog& log) {
+  return model.UsesEventTimes() ? model.FitTimed(m, EntryTimes(m, log)) : model.Fit(m);
+}
+
 InteractionLog FilterMinRating(const InteractionLog& log, float min_rating) {
   InteractionLog out = EmptyLike(log);
   for (const Interaction& x : log.rows) {

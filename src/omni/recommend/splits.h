@@ -42,6 +42,10 @@ StatusOr<InteractionMatrix> ToMatrix(const InteractionLog& log, MatrixValues val
 // entry no row of `log` names. What Recommender::FitTimed takes.
 std::vector<int64_t> EntryTimes(const InteractionMatrix& m, const InteractionLog& log);
 
+// Fits `model` on `m`, with the event times of `log` (the rows `m` was
+// built from) when the model learns from them.
+Status FitFromLog(Recommender& model, const InteractionMatrix& m, const InteractionLog& log);
+
 // Keeps rows with rating >= min_rating.
 InteractionLog FilterMinRating(const InteractionLog& log, float min_rating);
 // Iterative k-core: drops customers with fewer than min_customer rows and

@@ -356,7 +356,6 @@ class BlockEncoder {
     h.new_identities = static_cast<uint32_t>(new_identities_.size());
     h.orders = static_cast<uint32_t>(order_list_.size());
     h.properties = static_cast<uint32_t>(properties_.size());
-    // The strings in section order.
     std::vector<uint32_t> ends;
     ends.reserve(new_channels_.size() + new_types_.size() + new_items_.size() + new_identities_.size() +
                  order_list_.size() + properties_.size());
