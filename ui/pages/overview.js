@@ -66,26 +66,22 @@ export async function render(main) {
     card('Orders and sales per day', sales)));
 
   if (!d.dates.length) return;
-  chart(perDay, {
+  // One day per column, a series per channel, zoomable: the two daily charts.
+  const perDayChart = (el, yName, series) => chart(el, {
     tooltip: { trigger: 'axis' },
     legend: { type: 'scroll', top: 0 },
     grid: { left: 50, right: 20, top: 40, bottom: 60 },
     dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8 }],
     xAxis: { type: 'category', data: d.dates },
-    yAxis: { type: 'value', name: 'events' },
-    series: d.channels.map(ch => ({ name: ch, type: 'bar', stack: 'events', emphasis: { focus: 'series' }, data: d.events_per_day[ch] })),
+    yAxis: { type: 'value', name: yName },
+    series,
   });
-  chart(active, {
-    tooltip: { trigger: 'axis' },
-    legend: { type: 'scroll', top: 0 },
-    grid: { left: 50, right: 20, top: 40, bottom: 60 },
-    dataZoom: [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 8 }],
-    xAxis: { type: 'category', data: d.dates },
-    yAxis: { type: 'value', name: people },
-    // A count below k is null: a gap in the line, never a zero.
-    series: [{ name: 'all channels', type: 'line', showSymbol: false, lineStyle: { width: 3 }, data: d.active_per_day.total }]
-      .concat(d.channels.map(ch => ({ name: ch, type: 'line', showSymbol: false, data: d.active_per_day.by_channel[ch] }))),
-  });
+  perDayChart(perDay, 'events',
+    d.channels.map(ch => ({ name: ch, type: 'bar', stack: 'events', emphasis: { focus: 'series' }, data: d.events_per_day[ch] })));
+  // A count below k is null: a gap in the line, never a zero.
+  perDayChart(active, people,
+    [{ name: 'all channels', type: 'line', showSymbol: false, lineStyle: { width: 3 }, data: d.active_per_day.total }]
+      .concat(d.channels.map(ch => ({ name: ch, type: 'line', showSymbol: false, data: d.active_per_day.by_channel[ch] }))));
   chart(funnel, {
     tooltip: { trigger: 'axis' },
     legend: { top: 0 },

@@ -113,11 +113,14 @@ class Rp3Beta final : public ItemNeighbourRecommender {
 
   Status Load(const std::string& path) override {
     OMNI_ASSIGN_OR_RETURN(ArtefactReader r, ArtefactReader::Open(path, "rp3beta"));
+    // The hyper-parameters come back from the stored spec, read by the same
+    // factory (defaults and ranges in one place).
     OMNI_ASSIGN_OR_RETURN(Spec stored, Spec::Parse(r.spec()));
-    OMNI_ASSIGN_OR_RETURN(alpha_, stored.GetDouble("alpha", 1.0, 0.0, 10.0));
-    OMNI_ASSIGN_OR_RETURN(beta_, stored.GetDouble("beta", 0.6, 0.0, 10.0));
-    OMNI_ASSIGN_OR_RETURN(int64_t k, stored.GetInt("k", 200, 1, 100000));
-    k_ = static_cast<int>(k);
+    OMNI_ASSIGN_OR_RETURN(std::unique_ptr<Recommender> fresh, MakeRp3Beta(stored));
+    const auto& params = static_cast<const Rp3Beta&>(*fresh);
+    alpha_ = params.alpha_;
+    beta_ = params.beta_;
+    k_ = params.k_;
     return neighbours_.Load(r, path, "rp3beta");
   }
 
