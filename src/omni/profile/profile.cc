@@ -1,5 +1,6 @@
 #include "omni/profile/profile.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <simdjson.h>
@@ -23,50 +24,57 @@ const ConsentState* Profile::ConsentFor(std::string_view channel) const {
 
 namespace {
 
-// Shares are derived values shown as percentages: four decimals are plenty,
-// and they keep the stored JSON about a third smaller.
-double Rounded(double share) { return std::round(share * 1e4) / 1e4; }
+// Shares are derived values shown as percentages: four decimals are plenty.
+// They are stored as whole basis points (share × 10⁴, rounded), which reads
+// back as exactly std::round(share * 1e4) / 1e4.
+int64_t BasisPoints(double share) { return static_cast<int64_t>(std::llround(share * 1e4)); }
 
 }  // namespace
 
+// Version 2, positional: the detail is a third of the profiles table's bytes
+// written at every build, so names are written once per entry and keys once
+// per list.
+//   {"v":2,
+//    "ch":[[channel, events, event_share_bp] or
+//          [channel, events, event_share_bp, orders, monetary, last_purchase_ms, recency_days, order_share_bp]],
+//    "cat":[[name, weight, share_bp]], "br":[[name, weight, share_bp]],
+//    "w":[browse_without_buy × 3, cart_abandon × 3],
+//    "co":[[channel, granted 0/1, ts_ms]],
+//    "rs":[newest seq, then each older seq as its distance to the one before]}
+// Version 1 (named keys, shares as decimals) is still read: stores built by
+// an older omni keep working until their next build.
 std::string ProfileDetailJson(const Profile& p) {
   JsonWriter w;
-  w.BeginObject();
-  w.Key("channels").BeginArray();
+  w.BeginObject().Key("v").Int(2);
+  w.Key("ch").BeginArray();
   for (const ChannelActivity& c : p.channels) {
-    w.BeginObject().Key("channel").String(c.channel).Key("events").Int(c.events);
-    w.Key("event_share").Double(Rounded(c.event_share));
+    w.BeginArray().String(c.channel).Int(c.events).Int(BasisPoints(c.event_share));
     // Purchase fields only for channels with purchases or refunds.
     if (c.orders > 0 || c.monetary != 0 || c.last_purchase_ms != 0) {
-      w.Key("orders").Int(c.orders).Key("monetary").Double(c.monetary);
-      w.Key("last_purchase_ms").Int(c.last_purchase_ms).Key("recency_days").Double(c.recency_days);
-      w.Key("order_share").Double(Rounded(c.order_share));
+      w.Int(c.orders).Double(c.monetary).Int(c.last_purchase_ms).Double(c.recency_days);
+      w.Int(BasisPoints(c.order_share));
     }
-    w.EndObject();
+    w.EndArray();
   }
   w.EndArray();
   auto affinities = [&](std::string_view key, const std::vector<Affinity>& list) {
     w.Key(key).BeginArray();
-    for (const Affinity& a : list) {
-      w.BeginObject().Key("name").String(a.name).Key("weight").Double(a.weight);
-      w.Key("share").Double(Rounded(a.share)).EndObject();
-    }
+    for (const Affinity& a : list) w.BeginArray().String(a.name).Double(a.weight).Int(BasisPoints(a.share)).EndArray();
     w.EndArray();
   };
-  affinities("categories", p.categories);
-  affinities("brands", p.brands);
-  w.Key("browse_without_buy").BeginArray();
+  affinities("cat", p.categories);
+  affinities("br", p.brands);
+  w.Key("w").BeginArray();
   for (int64_t n : p.browse_without_buy) w.Int(n);
-  w.EndArray().Key("cart_abandon").BeginArray();
   for (int64_t n : p.cart_abandon) w.Int(n);
   w.EndArray();
-  w.Key("consent").BeginArray();
-  for (const ConsentState& c : p.consent) {
-    w.BeginObject().Key("channel").String(c.channel).Key("granted").Bool(c.granted).Key("ts_ms").Int(c.ts_ms).EndObject();
-  }
+  w.Key("co").BeginArray();
+  for (const ConsentState& c : p.consent) w.BeginArray().String(c.channel).Int(c.granted ? 1 : 0).Int(c.ts_ms).EndArray();
   w.EndArray();
-  w.Key("recent").BeginArray();
-  for (int64_t seq : p.recent_event_seqs) w.Int(seq);
+  w.Key("rs").BeginArray();
+  for (size_t i = 0; i < p.recent_event_seqs.size(); ++i) {
+    w.Int(i == 0 ? p.recent_event_seqs[0] : p.recent_event_seqs[i - 1] - p.recent_event_seqs[i]);
+  }
   w.EndArray();
   w.EndObject();
   return w.Take();
@@ -100,6 +108,67 @@ int64_t IntOr0(JsonResult e) {
 
 int64_t IntOr0(simdjson::dom::element e) { return IntOr0(JsonResult(std::move(e))); }
 
+double Share(JsonResult basis_points) { return static_cast<double>(IntOr0(basis_points)) / 1e4; }
+
+// Version 2 (see ProfileDetailJson). Entries that are not arrays of the
+// expected shape are skipped, as version 1 skips entries without a name.
+void ParseDetailV2(simdjson::dom::element doc, Profile& p) {
+  simdjson::dom::array arr;
+  if (!doc["ch"].get(arr)) {
+    for (simdjson::dom::element e : arr) {
+      simdjson::dom::array f;
+      std::string_view name;
+      if (e.get(f) || f.size() < 3 || f.at(0).get(name)) continue;
+      ChannelActivity c;
+      c.channel = std::string(name);
+      c.events = IntOr0(f.at(1));
+      c.event_share = Share(f.at(2));
+      if (f.size() >= 8) {
+        c.orders = IntOr0(f.at(3));
+        c.monetary = NumberOr0(f.at(4));
+        c.last_purchase_ms = IntOr0(f.at(5));
+        c.recency_days = NumberOrNan(f.at(6));
+        c.order_share = Share(f.at(7));
+      }
+      p.channels.push_back(std::move(c));
+    }
+  }
+  auto affinities = [&](const char* key, std::vector<Affinity>& out) {
+    simdjson::dom::array list;
+    if (doc[key].get(list)) return;
+    for (simdjson::dom::element e : list) {
+      simdjson::dom::array f;
+      std::string_view name;
+      if (e.get(f) || f.size() < 3 || f.at(0).get(name)) continue;
+      out.push_back(Affinity{std::string(name), NumberOrNan(f.at(1)), Share(f.at(2))});
+    }
+  };
+  affinities("cat", p.categories);
+  affinities("br", p.brands);
+  if (!doc["w"].get(arr)) {
+    int i = 0;
+    for (simdjson::dom::element e : arr) {
+      if (i < 3) p.browse_without_buy[i] = IntOr0(e);
+      else if (i < 6) p.cart_abandon[i - 3] = IntOr0(e);
+      ++i;
+    }
+  }
+  if (!doc["co"].get(arr)) {
+    for (simdjson::dom::element e : arr) {
+      simdjson::dom::array f;
+      std::string_view channel;
+      if (e.get(f) || f.size() < 3 || f.at(0).get(channel)) continue;
+      p.consent.push_back(ConsentState{std::string(channel), IntOr0(f.at(1)) != 0, IntOr0(f.at(2))});
+    }
+  }
+  if (!doc["rs"].get(arr)) {
+    for (simdjson::dom::element e : arr) {
+      const int64_t v = IntOr0(e);
+      p.recent_event_seqs.push_back(p.recent_event_seqs.empty() ? v : p.recent_event_seqs.back() - v);
+    }
+  }
+}
+
 }  // namespace
 
 Status ParseProfileDetailJson(std::string_view json, Profile& p) {
@@ -114,6 +183,13 @@ Status ParseProfileDetailJson(std::string_view json, Profile& p) {
   p.brands.clear();
   p.consent.clear();
   p.recent_event_seqs.clear();
+  for (int64_t* counts : {p.browse_without_buy, p.cart_abandon}) std::fill(counts, counts + 3, 0);
+  int64_t version = 1;
+  if (!doc["v"].get(version) && version == 2) {
+    ParseDetailV2(doc, p);
+    return Status::Ok();
+  }
+  // Version 1: named keys.
   simdjson::dom::array arr;
   if (!doc["channels"].get(arr)) {
     for (simdjson::dom::element e : arr) {

@@ -98,6 +98,27 @@ TEST(ProfileStoreTest, RoundTripsEveryField) {
   EXPECT_FALSE((*store)->GetProfile("C9")->has_value());
 }
 
+// Profiles written by an older omni (detail version 1: named keys, shares as
+// decimals) stay readable until the next build rewrites them.
+TEST(ProfileStoreTest, ReadsTheDetailAnOlderBuildWrote) {
+  const std::string v1 =
+      R"({"channels":[{"channel":"store","events":4,"event_share":0.5714,"orders":2,"monetary":99.5,)"
+      R"("last_purchase_ms":1900,"recency_days":3,"order_share":1},{"channel":"web","events":3,"event_share":0.4286}],)"
+      R"("categories":[{"name":"服饰 > 女装 > 连衣裙","weight":5,"share":0.5}],"brands":[{"name":"优衣库","weight":3,"share":1}],)"
+      R"("browse_without_buy":[0,0,4],"cart_abandon":[0,1,0],"consent":[{"channel":"sms","granted":true,"ts_ms":1234}],)"
+      R"("recent":[9,8,5]})";
+  Profile old;
+  ASSERT_TRUE(ParseProfileDetailJson(v1, old).ok());
+  // Read back, it is the same profile the current format writes for Sample().
+  Profile current;
+  ASSERT_TRUE(ParseProfileDetailJson(ProfileDetailJson(Sample("C1")), current).ok());
+  EXPECT_EQ(ProfileDetailJson(old), ProfileDetailJson(current));
+  EXPECT_EQ(old.channels[1].order_share, 0);
+  EXPECT_TRUE(std::isnan(old.channels[1].recency_days));
+  EXPECT_THAT(old.recent_event_seqs, ::testing::ElementsAre(9, 8, 5));
+  EXPECT_FALSE(ParseProfileDetailJson("[1,2]", old).ok());
+}
+
 TEST(ProfileStoreTest, ABuildReplacesThePreviousOneAndAFailedBuildKeepsIt) {
   testing::TempDir dir("profile-replace");
   auto store = ProfileStore::Open(dir.str());
