@@ -737,14 +737,20 @@ Profile ProfileBuilder::State::Assemble(int32_t c, Scratch& scratch) const {
 }
 
 Status ProfileBuilder::Emit(const std::function<Status(const Profile&)>& emit) const {
+  return Emit(0, customer_slots(), emit);
+}
+
+Status ProfileBuilder::Emit(int32_t begin, int32_t end, const std::function<Status(const Profile&)>& emit) const {
   const State& s = *s_;
   if (!s.finished) return FailedPrecondition("profile build: Emit() before Finish()");
-  State::Scratch scratch;
-  for (int32_t c = 0; c < s.n; ++c) {
+  State::Scratch scratch;  // per call: concurrent calls share nothing they write
+  for (int32_t c = std::max(begin, 0); c < std::min(end, s.n); ++c) {
     if (s.acc[static_cast<size_t>(c)].events == 0) continue;
     OMNI_RETURN_IF_ERROR(emit(s.Assemble(c, scratch)));
   }
   return Status::Ok();
 }
+
+int32_t ProfileBuilder::customer_slots() const { return s_->n; }
 
 }  // namespace omni::profile

@@ -134,6 +134,12 @@ class ProfileBuilder {
   // Calls `emit` once per customer with events, in dense-id order; stops at
   // and returns the first non-OK status. Requires Finish().
   Status Emit(const std::function<Status(const Profile&)>& emit) const;
+  // The same for the customers with dense ids in [begin, end) only. Safe to
+  // call from several threads at once (after Finish(), nothing is written).
+  Status Emit(int32_t begin, int32_t end, const std::function<Status(const Profile&)>& emit) const;
+  // Dense ids run from 0 to customer_slots() - 1 (customers without events
+  // are not emitted).
+  int32_t customer_slots() const;
 
   const ProfileBuildStats& stats() const;
 

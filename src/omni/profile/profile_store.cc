@@ -1,5 +1,7 @@
 #include "omni/profile/profile_store.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -160,8 +162,15 @@ StatusOr<std::unique_ptr<ProfileStore>> ProfileStore::Over(std::unique_ptr<store
 
 StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info,
                                                 const std::function<Status(const ProfileWriter&)>& produce) {
+  return ReplaceProfiles(std::move(info), 1, 1,
+                         [&](int64_t, const ProfileWriter& write) { return produce(write); });
+}
+
+StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info, int64_t chunks, int threads,
+                                                const ChunkProducer& produce_chunk) {
   const std::string insert = std::string("INSERT INTO profiles(") + kColumns +
                              ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  threads = std::max(1, threads);
   int64_t build_id = 0;
   info.built_at_ms = NowMs();
   info.customers = 0;
@@ -172,56 +181,84 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info,
     const auto delete_start = Clock::now();
     OMNI_RETURN_IF_ERROR(sql_->Execute("DELETE FROM profiles").status());
     spdlog::debug("profiles: previous build deleted in {:.2f} s", since(delete_start));
-    // `produce` (assembling profiles, encoding rows, JSON) runs on a second
-    // thread while this one inserts: on two cores the write phase costs the
-    // larger of the two instead of their sum. The connection stays on this
-    // thread.
+    // Producing (assembling profiles, encoding rows, JSON) runs on other
+    // threads while this one inserts: on two cores the write phase costs
+    // about the larger of the two instead of their sum. The connection stays
+    // on this thread. Each open part streams its rows in batches through its
+    // own queue; this thread drains the parts in order.
     using Batch = std::vector<Row>;
     constexpr size_t kBatchRows = 512;
-    constexpr size_t kMaxQueued = 4;
+    constexpr size_t kMaxQueued = 4;  // batches waiting per open part
+    struct Part {
+      std::deque<Batch> queue;
+      bool done = false;
+      Status status;
+    };
     std::mutex mu;
     std::condition_variable cv;
-    std::deque<Batch> queue;
-    bool produced = false;
-    bool stop = false;  // the inserting side failed: stop producing
-    Status produce_status;
-    double produce_cpu = 0;
+    std::deque<Part> open;     // parts [inserting, inserting + open.size())
+    int64_t inserting = 0;     // the part this thread is storing
+    int64_t next_part = 0;     // the next part a producer takes
+    bool stop = false;         // a side failed: stop everything
+    std::atomic<int64_t> produce_cpu_us{0};
     const double insert_cpu_start = ThreadCpuSeconds();
-    std::thread producer([&] {
+    auto producer = [&] {
       const double cpu_start = ThreadCpuSeconds();
-      Batch batch;
-      batch.reserve(kBatchRows);
-      auto hand_over = [&]() -> bool {
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return queue.size() < kMaxQueued || stop; });
-        if (stop) return false;
-        queue.push_back(std::move(batch));
-        batch = Batch();
+      for (;;) {
+        int64_t part = 0;
+        {
+          std::unique_lock lock(mu);
+          // At most `threads` parts open: a producer far ahead would buffer.
+          cv.wait(lock, [&] { return stop || next_part >= chunks || next_part < inserting + threads; });
+          if (stop || next_part >= chunks) break;
+          part = next_part++;
+          open.emplace_back();
+        }
+        auto slot = [&]() -> Part& { return open[static_cast<size_t>(part - inserting)]; };  // under mu
+        Batch batch;
         batch.reserve(kBatchRows);
+        auto hand_over = [&]() -> bool {
+          std::unique_lock lock(mu);
+          cv.wait(lock, [&] { return stop || slot().queue.size() < kMaxQueued; });
+          if (stop) return false;
+          slot().queue.push_back(std::move(batch));
+          batch = Batch();
+          batch.reserve(kBatchRows);
+          cv.notify_all();
+          return true;
+        };
+        Status st = produce_chunk(part, [&](const Profile& p) -> Status {
+          batch.push_back(EncodeProfile(p));
+          if (batch.size() == kBatchRows && !hand_over()) return Internal("profile write stopped");
+          return Status::Ok();
+        });
+        if (st.ok() && !batch.empty() && !hand_over()) st = Internal("profile write stopped");
+        std::lock_guard lock(mu);
+        slot().done = true;
+        slot().status = std::move(st);
         cv.notify_all();
-        return true;
-      };
-      Status st = produce([&](const Profile& p) -> Status {
-        batch.push_back(EncodeProfile(p));
-        if (batch.size() == kBatchRows && !hand_over()) return Internal("profile write stopped");
-        return Status::Ok();
-      });
-      if (st.ok() && !batch.empty()) hand_over();
-      produce_cpu = ThreadCpuSeconds() - cpu_start;
-      std::lock_guard lock(mu);
-      produce_status = std::move(st);
-      produced = true;
-      cv.notify_all();
-    });
+      }
+      produce_cpu_us += static_cast<int64_t>((ThreadCpuSeconds() - cpu_start) * 1e6);
+    };
+    std::vector<std::thread> producers;
+    for (int t = 0; t < threads; ++t) producers.emplace_back(producer);
     Status write_status;
-    for (;;) {
+    while (write_status.ok()) {
       Batch batch;
       {
         std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return !queue.empty() || produced; });
-        if (queue.empty()) break;
-        batch = std::move(queue.front());
-        queue.pop_front();
+        cv.wait(lock, [&] { return inserting >= chunks || (!open.empty() && (!open.front().queue.empty() || open.front().done)); });
+        if (inserting >= chunks) break;
+        Part& part = open.front();
+        if (part.queue.empty()) {  // done, and everything it wrote is stored
+          write_status = std::move(part.status);
+          open.pop_front();
+          ++inserting;
+          cv.notify_all();
+          continue;
+        }
+        batch = std::move(part.queue.front());
+        part.queue.pop_front();
         cv.notify_all();
       }
       for (const Row& row : batch) {
@@ -229,18 +266,16 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info,
         if (!write_status.ok()) break;
         ++info.customers;
       }
-      if (!write_status.ok()) {
-        std::lock_guard lock(mu);
-        stop = true;
-        cv.notify_all();
-        break;
-      }
     }
-    producer.join();
-    spdlog::debug("profiles: assembled and encoded in {:.2f} s CPU, inserted in {:.2f} s CPU", produce_cpu,
-                  ThreadCpuSeconds() - insert_cpu_start);
+    {
+      std::lock_guard lock(mu);
+      if (!write_status.ok()) stop = true;
+      cv.notify_all();
+    }
+    for (std::thread& t : producers) t.join();
+    spdlog::debug("profiles: assembled and encoded in {:.2f} s CPU on {} thread(s), inserted in {:.2f} s CPU",
+                  static_cast<double>(produce_cpu_us.load()) * 1e-6, threads, ThreadCpuSeconds() - insert_cpu_start);
     OMNI_RETURN_IF_ERROR(write_status);
-    OMNI_RETURN_IF_ERROR(produce_status);
     // Only the latest build's row matters; older ones are kept as a history.
     OMNI_RETURN_IF_ERROR(sql_->Execute("INSERT INTO profile_builds(as_of_ms, built_at_ms, customers, buyers, "
                                        "events_used, last_seq, clv) VALUES (?,?,?,?,?,?,?)",

@@ -53,6 +53,16 @@ class ProfileStore {
   using ProfileWriter = std::function<Status(const Profile&)>;
   StatusOr<int64_t> ReplaceProfiles(ProfileBuildInfo info,
                                     const std::function<Status(const ProfileWriter&)>& produce);
+  // The same, with the profiles produced in `chunks` parts on `threads`
+  // threads beside the inserting one: `produce_chunk(i, write)` writes part
+  // i's profiles, and part i is stored before part i + 1, so the table fills
+  // in the order a single producer would have written. At most `threads`
+  // parts are open at once, each holding a few hundred encoded rows, so memory
+  // does not grow with the number of profiles. `produce_chunk` must be safe
+  // to call from several threads at once (for different parts).
+  using ChunkProducer = std::function<Status(int64_t chunk, const ProfileWriter&)>;
+  StatusOr<int64_t> ReplaceProfiles(ProfileBuildInfo info, int64_t chunks, int threads,
+                                    const ChunkProducer& produce_chunk);
 
   // The customer's profile from the latest build; nullopt when none.
   StatusOr<std::optional<Profile>> GetProfile(std::string_view customer_key);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -144,6 +145,44 @@ TEST(ProfileStoreTest, ABuildReplacesThePreviousOneAndAFailedBuildKeepsIt) {
     return true;
   }).ok());
   EXPECT_THAT(keys, ::testing::ElementsAre("C4"));
+}
+
+// The profile build produces its parts on two threads: every profile is
+// stored exactly once, in part order, and a part that fails (here the middle
+// one, after some of its rows were already stored) rolls the whole build back.
+TEST(ProfileStoreTest, PartsProducedOnSeveralThreadsAreStoredInOrderAndAFailedPartRollsBack) {
+  testing::TempDir dir("profile-parts");
+  auto store = ProfileStore::Open(dir.str());
+  ASSERT_TRUE(store.ok());
+  constexpr int64_t kParts = 9;
+  constexpr int kPerPart = 1300;  // more than one hand-over batch per part
+  auto key = [](int64_t part, int i) { return fmt::format("C{:02}{:05}", part, i); };
+  auto build = [&](int64_t failing_part) {
+    return (*store)->ReplaceProfiles({}, kParts, 2, [&](int64_t part, const ProfileStore::ProfileWriter& w) -> Status {
+      for (int i = 0; i < kPerPart; ++i) {
+        if (part == failing_part && i == 700) return Internal("disk full");
+        OMNI_RETURN_IF_ERROR(w(Sample(key(part, i))));
+      }
+      return Status::Ok();
+    });
+  };
+  ASSERT_TRUE(build(-1).ok());
+  std::vector<std::string> stored;
+  ASSERT_TRUE((*store)->sql().Query("SELECT customer_key FROM profiles ORDER BY rowid", {}, [&](const store::SqlRow& r) {
+    stored.emplace_back(r.Text(0));
+    return true;
+  }).ok());
+  std::vector<std::string> want;
+  for (int64_t part = 0; part < kParts; ++part) {
+    for (int i = 0; i < kPerPart; ++i) want.push_back(key(part, i));
+  }
+  EXPECT_EQ(stored, want);
+
+  EXPECT_FALSE(build(4).ok());
+  EXPECT_EQ(*(*store)->CountProfiles(), kParts * kPerPart);
+  auto latest = (*store)->LatestBuild();
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->customers, kParts * kPerPart);
 }
 
 }  // namespace
