@@ -16,10 +16,14 @@ using testing::RandomStore;
 
 bool Same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
 
-std::vector<Profile> Build(RandomStore& data, bool from_columns, ProfileBuildStats* stats) {
+// `channels`: the configured list (a channel not in it is indexed on first
+// use); `two_threads`: the snapshot is read on two threads however small.
+std::vector<Profile> Build(RandomStore& data, bool from_columns, ProfileBuildStats* stats,
+                           std::vector<std::string> channels = {"web", "app", "store"}, bool two_threads = false) {
   ProfileOptions options;
   options.as_of_ms = RandomStore::kStart + RandomStore::kSpanMs - 20LL * 86'400'000;  // some events after it
-  options.channels = {"web", "app", "store"};
+  options.channels = std::move(channels);
+  if (two_threads) options.two_thread_scan_min_events = 0;
   ProfileBuilder builder(*data.directory, options);
   for (const ingest::Item& item : data.items) builder.AddItem(item);
   if (from_columns) {
@@ -42,15 +46,23 @@ std::vector<Profile> Build(RandomStore& data, bool from_columns, ProfileBuildSta
   return out;
 }
 
-TEST(EventSourceTest, ProfilesFromColumnsEqualProfilesFromRows) {
+// Channels known up front (the snapshot is read on two threads) or not (a
+// channel outside the configured list: one thread, indices in event order).
+class EventSourceTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(EventSourceTest, ProfilesFromColumnsEqualProfilesFromRows) {
   RandomStore data(6000);
   ProfileBuildStats rows_stats, columns_stats;
-  const std::vector<Profile> want = Build(data, false, &rows_stats);
-  const std::vector<Profile> got = Build(data, true, &columns_stats);
+  const bool every_channel_listed = GetParam();
+  std::vector<std::string> channels = {"web", "app", "store"};
+  if (every_channel_listed) channels = {"kiosk", "web", "app", "store", "miniprogram", "sms", "email"};
+  const std::vector<Profile> want = Build(data, false, &rows_stats, channels);
+  const std::vector<Profile> got = Build(data, true, &columns_stats, channels, /*two_threads=*/true);
   EXPECT_GT(rows_stats.events_after_as_of, 0);
   EXPECT_GT(rows_stats.events_unattributed, 0);  // only the shared kiosk or nothing resolved
   EXPECT_GT(rows_stats.consent_events_invalid, 0);
   EXPECT_TRUE(rows_stats.clv_fitted);
+  EXPECT_EQ(columns_stats.scan_threads, every_channel_listed ? 2 : 1);
   EXPECT_EQ(columns_stats.events_read, rows_stats.events_read);
   EXPECT_EQ(columns_stats.events_used, rows_stats.events_used);
   EXPECT_EQ(columns_stats.events_after_as_of, rows_stats.events_after_as_of);
@@ -92,6 +104,8 @@ TEST(EventSourceTest, ProfilesFromColumnsEqualProfilesFromRows) {
     EXPECT_EQ(ProfileDetailJson(a), ProfileDetailJson(b));
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(ChannelsListed, EventSourceTest, ::testing::Bool());
 
 }  // namespace
 }  // namespace omni::profile

@@ -1,6 +1,7 @@
 #include "omni/profile/profile_builder.h"
 
 #include <algorithm>
+#include <thread>
 #include <array>
 #include <bit>
 #include <chrono>
@@ -202,7 +203,21 @@ struct ProfileBuilder::State {
     return id;
   }
 
-  void Push(int32_t customer, int64_t ts_ms, int32_t ref, Kind kind, int channel) {
+  // What a scanning thread appends to: the builder's own lists, or a second
+  // thread's, merged after the scan (AddEvents). Per-customer state (acc,
+  // recent, channel_events) is written in place: each thread owns a range
+  // of customers.
+  struct Partial {
+    std::vector<Activity>& activities;
+    std::vector<Line>& lines;
+    absl::flat_hash_map<int32_t, int64_t>& purchase_tz;
+    absl::flat_hash_map<int32_t, std::vector<ConsentState>>& consent;
+    ProfileBuildStats& stats;  // the event counters only
+  };
+  Partial Own() { return Partial{activities, lines, purchase_tz, consent, stats}; }
+
+  static void Push(std::vector<Activity>& activities, int32_t customer, int64_t ts_ms, int32_t ref, Kind kind,
+                   int channel) {
     activities.push_back(Activity{static_cast<uint32_t>(customer), static_cast<uint32_t>(ts_ms / 1000), ref,
                                   kind, static_cast<uint8_t>(channel)});
   }
@@ -212,7 +227,7 @@ struct ProfileBuilder::State {
   }
 
   template <typename Source>
-  void Add(int64_t seq, const Source& e);
+  void Add(int64_t seq, const Source& e, Partial& out);
   void SortByCustomer();
   void ComputeRfm();
   void ComputeClv();
@@ -267,20 +282,20 @@ void ProfileBuilder::AddItem(const ingest::Item& item) {
 // One accumulation for both inputs (event_source.h: an ingest::Event or a
 // row of the columnar snapshot).
 template <typename Source>
-void ProfileBuilder::State::Add(int64_t seq, const Source& e) {
-  ++stats.events_read;
+void ProfileBuilder::State::Add(int64_t seq, const Source& e, Partial& out) {
+  ++out.stats.events_read;
   const int64_t ts_ms = e.ts_ms();
   if (ts_ms > options.as_of_ms) {
-    ++stats.events_after_as_of;
+    ++out.stats.events_after_as_of;
     return;
   }
   bool identified = false;
   const int32_t c = e.Customer(&identified);
   if (c < 0 || c >= n) {
-    ++stats.events_unattributed;
+    ++out.stats.events_unattributed;
     return;
   }
-  ++stats.events_used;
+  ++out.stats.events_used;
   const auto cu = static_cast<size_t>(c);
   CustomerAcc& a = acc[cu];
   a.first_seen = std::min(a.first_seen, ts_ms);
@@ -307,7 +322,7 @@ void ProfileBuilder::State::Add(int64_t seq, const Source& e) {
       // A view without an item (a page, a store's kiosk menu) still says
       // "was in the store" when it happened there.
       if (item >= 0 || in_store[static_cast<size_t>(ch)]) {
-        Push(c, ts_ms, item, kind == EventKind::kView ? kView : kCart, ch);
+        Push(out.activities, c, ts_ms, item, kind == EventKind::kView ? kView : kCart, ch);
       }
       break;
     }
@@ -322,22 +337,22 @@ void ProfileBuilder::State::Add(int64_t seq, const Source& e) {
       } else {
         order_key = absl::HashOf(seq, 0x6f72646572ULL);  // an order by itself
       }
-      const auto line = static_cast<int32_t>(lines.size());
-      lines.push_back(Line{order_key, std::max(0.0, amount), e.Item(*this)});
-      Push(c, ts_ms, line, refund ? kRefund : kPurchase, ch);
-      if (!refund) ++purchase_tz[e.TzOffsetMin()];
+      const auto line = static_cast<int32_t>(out.lines.size());
+      out.lines.push_back(Line{order_key, std::max(0.0, amount), e.Item(*this)});
+      Push(out.activities, c, ts_ms, line, refund ? kRefund : kPurchase, ch);
+      if (!refund) ++out.purchase_tz[e.TzOffsetMin()];
       break;
     }
     case EventKind::kStoreVisit:
-      Push(c, ts_ms, -1, kStoreVisit, ch);
+      Push(out.activities, c, ts_ms, -1, kStoreVisit, ch);
       break;
     case EventKind::kConsent: {
       std::optional<ConsentChange> change = ParseConsentProperties(e.Properties());
       if (!change) {
-        ++stats.consent_events_invalid;
+        ++out.stats.consent_events_invalid;
         break;
       }
-      ApplyConsent(consent[c], change->channel, change->granted, ts_ms);
+      ApplyConsent(out.consent[c], change->channel, change->granted, ts_ms);
       break;
     }
     case EventKind::kOther:
@@ -346,7 +361,8 @@ void ProfileBuilder::State::Add(int64_t seq, const Source& e) {
 }
 
 void ProfileBuilder::AddEvent(int64_t seq, const ingest::Event& e) {
-  s_->Add(seq, EventSource<EventKind>(e, s_->directory, s_->strong, &KindOf));
+  State::Partial own = s_->Own();
+  s_->Add(seq, EventSource<EventKind>(e, s_->directory, s_->strong, &KindOf), own);
 }
 
 void ProfileBuilder::AddEvents(const store::EventColumns& columns) {
@@ -357,13 +373,87 @@ void ProfileBuilder::AddEvents(const store::EventColumns& columns) {
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   ColumnMaps<EventKind> maps(columns, &KindOf);
   AttributedBlocks attributed(columns, attribution);
-  for (size_t k = 0; k < columns.blocks().size(); ++k) {
-    const store::EventColumnBlock& b = columns.blocks()[k];
-    const AttributedBlocks::Rows customers = attributed.Block(k);
-    for (int64_t row = 0; row < b.rows; ++row) {
-      s.Add(b.seq[row], ColumnSource<EventKind>(columns, b, row, customers, maps));
-    }
+  const auto& blocks = columns.blocks();
+  // Two threads, each taking the events of its half of the customers, when
+  // they can share the channel and item maps read-only: every channel the
+  // snapshot names is already known (the configured list; an unexpected one
+  // gets its index on first use, in event order, so such a snapshot is read
+  // on one thread), and every item gets its index now. Item indices are
+  // internal (nothing a profile shows depends on their order); channel
+  // indices order ties in the channel list, so they must not change.
+  bool split = columns.rows() >= s.options.two_thread_scan_min_events && s.n >= 2;
+  for (size_t i = 0; split && i < maps.channel.size(); ++i) {
+    const std::vector<std::string>& known = s.channels.names();
+    const auto it = std::find(known.begin(), known.end(), columns.channels()[i]);
+    if (it == known.end()) split = false;
+    maps.channel[i] = static_cast<int>(it - known.begin());
   }
+  if (!split) {
+    std::fill(maps.channel.begin(), maps.channel.end(), -2);
+    State::Partial own = s.Own();
+    for (size_t k = 0; k < blocks.size(); ++k) {
+      const store::EventColumnBlock& b = blocks[k];
+      const AttributedBlocks::Rows customers = attributed.Block(k);
+      for (int64_t row = 0; row < b.rows; ++row) {
+        s.Add(b.seq[row], ColumnSource<EventKind>(columns, b, row, customers, maps), own);
+      }
+    }
+    return;
+  }
+  for (size_t i = 0; i < maps.item.size(); ++i) maps.item[i] = s.ItemIndex(columns.items()[i]);
+  // Recent-event seqs are kept relative to one base: fix it before the
+  // threads start (the one-thread scan takes the first used event's seq; the
+  // seqs stored are the same either way).
+  if (s.k_recent > 0 && s.seq_base < 0 && !blocks.empty() && blocks.front().rows > 0) {
+    s.seq_base = blocks.front().seq[0];
+  }
+  // Customers [0, half) on this thread, [half, n) and the events of no
+  // customer on the other: ranges, not alternate ids, so the two threads do
+  // not write the same cache lines of the per-customer arrays.
+  const int32_t half = s.n / 2;
+  std::vector<Activity> activities;
+  std::vector<Line> lines;
+  absl::flat_hash_map<int32_t, int64_t> purchase_tz;
+  absl::flat_hash_map<int32_t, std::vector<ConsentState>> consent;
+  ProfileBuildStats stats;
+  activities.reserve(static_cast<size_t>(columns.rows() / 2 + columns.rows() / 8));
+  State::Partial second{activities, lines, purchase_tz, consent, stats};
+  auto scan = [&](bool upper, State::Partial& out) {
+    for (size_t k = 0; k < blocks.size(); ++k) {
+      const store::EventColumnBlock& b = blocks[k];
+      const AttributedBlocks::Rows customers = attributed.Block(k);
+      for (int64_t row = 0; row < b.rows; ++row) {
+        const int32_t c = customers.customer[row];
+        if ((c >= 0 && c < half) == upper) continue;
+        s.Add(b.seq[row], ColumnSource<EventKind>(columns, b, row, customers, maps), out);
+      }
+    }
+  };
+  s.stats.scan_threads = 2;
+  std::thread other([&] { scan(true, second); });
+  State::Partial own = s.Own();
+  scan(false, own);
+  other.join();
+  // Merge. Customers are disjoint, so the order of the two threads' records
+  // does not matter (the sort by customer is stable within each); line
+  // references of the second thread move past the first's lines.
+  const auto line_offset = static_cast<int32_t>(s.lines.size());
+  for (Activity& a : activities) {
+    if (a.kind == kPurchase || a.kind == kRefund) a.ref += line_offset;
+  }
+  s.activities.insert(s.activities.end(), activities.begin(), activities.end());
+  s.lines.insert(s.lines.end(), lines.begin(), lines.end());
+  for (const auto& [tz, count] : purchase_tz) s.purchase_tz[tz] += count;
+  // The second thread's consent outcome per channel, applied after what the
+  // builder had (earlier events), is what applying its events in turn gives.
+  for (const auto& [c, states] : consent) {
+    for (const ConsentState& st : states) ApplyConsent(s.consent[c], st.channel, st.granted, st.ts_ms);
+  }
+  s.stats.events_read += stats.events_read;
+  s.stats.events_after_as_of += stats.events_after_as_of;
+  s.stats.events_unattributed += stats.events_unattributed;
+  s.stats.events_used += stats.events_used;
+  s.stats.consent_events_invalid += stats.consent_events_invalid;
 }
 
 // Customer-major order by a stable LSD radix sort on the customer (11-bit

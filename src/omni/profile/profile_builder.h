@@ -83,6 +83,9 @@ struct ProfileOptions {
   ClvOptions clv;                      // 12 months, 1% a month, 30 days a month
   double expected_purchases_days = 90;
   FitOptions fit;
+  // AddEvents reads the snapshot on two threads (each taking half of the
+  // customers) from this many events up; fewer are read on one.
+  int64_t two_thread_scan_min_events = 200'000;
   // Capacity hint (e.g. the store's event count) so the activity buffer is
   // reserved once instead of grown by copying; 0 = grow as needed.
   int64_t expected_events = 0;
@@ -100,6 +103,7 @@ struct ProfileBuildStats {
   int64_t orders = 0;
   int64_t items = 0;                // catalogue items known
   int64_t activity_records = 0;
+  int scan_threads = 1;             // threads AddEvents read the snapshot on
   // CLV.
   bool clv_fitted = false;          // BG/NBD fitted (expected purchases, P(alive))
   bool spend_fitted = false;        // Gamma-Gamma fitted too (CLV)
