@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "omni/identity/identifier.h"
 #include "omni/identity/identity.h"
@@ -105,19 +106,43 @@ class MemoryDirectory final : public CustomerDirectory {
     keys_.reserve(numbers_.size());
     for (int64_t number : numbers_) keys_.push_back(FormatCustomerKey(number));
 
-    customer_.resize(n);
-    offsets_.assign(numbers_.size() + 1, 0);
+    // The per-type value maps (most of the load after the rows) are filled on
+    // two threads, each taking whole types (maps are never shared), the
+    // larger type counts first to the less loaded thread; this thread also
+    // maps identifiers to customers meanwhile.
     std::array<size_t, kIdentityTypeCount> per_type{};
     for (size_t i = 0; i < n; ++i) ++per_type[static_cast<size_t>(type_[i])];
-    for (int t = 0; t < kIdentityTypeCount; ++t)
-      index_[static_cast<size_t>(t)].reserve(per_type[static_cast<size_t>(t)]);
+    std::array<int, kIdentityTypeCount> by_size{};
+    for (int t = 0; t < kIdentityTypeCount; ++t) by_size[static_cast<size_t>(t)] = t;
+    std::sort(by_size.begin(), by_size.end(),
+              [&](int a, int b) { return per_type[static_cast<size_t>(a)] > per_type[static_cast<size_t>(b)]; });
+    std::array<bool, kIdentityTypeCount> on_other{};
+    size_t load[2] = {n / 4, 0};  // this thread also does the customer mapping
+    for (int t : by_size) {
+      const int side = load[1] < load[0] ? 1 : 0;
+      on_other[static_cast<size_t>(t)] = side == 1;
+      load[side] += per_type[static_cast<size_t>(t)];
+    }
+    auto fill_maps = [&](bool other) {
+      for (int t = 0; t < kIdentityTypeCount; ++t) {
+        if (on_other[static_cast<size_t>(t)] == other) index_[static_cast<size_t>(t)].reserve(per_type[static_cast<size_t>(t)]);
+      }
+      for (size_t i = 0; i < n; ++i) {
+        const auto t = static_cast<size_t>(type_[i]);
+        if (on_other[t] == other) index_[t].emplace(Value(static_cast<int32_t>(i)), static_cast<int32_t>(i));
+      }
+    };
+    std::thread maps(fill_maps, true);
+    customer_.resize(n);
+    offsets_.assign(numbers_.size() + 1, 0);
     for (size_t i = 0; i < n; ++i) {
       const auto dense = static_cast<int32_t>(
           std::lower_bound(numbers_.begin(), numbers_.end(), number_of[i]) - numbers_.begin());
       customer_[i] = dense;
       ++offsets_[static_cast<size_t>(dense) + 1];
-      index_[static_cast<size_t>(type_[i])].emplace(Value(static_cast<int32_t>(i)), static_cast<int32_t>(i));
     }
+    fill_maps(false);
+    maps.join();
     for (size_t c = 0; c < numbers_.size(); ++c) offsets_[c + 1] += offsets_[c];
     members_.resize(n);
     std::vector<int32_t> fill(offsets_.begin(), offsets_.end() - 1);
