@@ -217,7 +217,10 @@ StatusOr<ForgetResult> Forget(store::Store& store, store::Sql& sql, const Identi
   (void)sql.Execute("PRAGMA secure_delete = OFF");
   // And its file goes now, not at the next read: it holds the person's events.
   // (If that fails, the generation above already keeps it from being read,
-  // and the next reader replaces it.)
+  // and the next reader replaces it.) First this process's own batches still
+  // on their way to the file: the first batch of a store creates the file,
+  // and would otherwise create it again after the removal.
+  store.FinishSnapshotAppends();
   if (Status st = store::DiscardEventColumns(sql); !st.ok()) {
     spdlog::warn("identity: could not remove the events snapshot yet ({}); the next build replaces it",
                  st.message());

@@ -908,6 +908,11 @@ EventColumnsAppender::~EventColumnsAppender() {
   if (s_->worker.joinable()) s_->worker.join();
 }
 
+void EventColumnsAppender::Drain() {
+  std::unique_lock lock(s_->mu);
+  s_->cv.wait(lock, [&] { return s_->jobs.empty(); });
+}
+
 uint32_t EventColumnsAppender::IndexOfId(const ingest::Batch& batch, std::string_view event_id) {
   // Only for genuine 64-bit key collisions (practically never): a scan is fine.
   for (size_t i = batch.events.size(); i-- > 0;) {

@@ -148,6 +148,9 @@ class EventColumnsAppender {
   // index order. Takes the batch's columns (Batch::PrepareForStore; made here
   // when missing) and leaves the rest of it alone. Never fails the caller:
   // problems are logged and leave the gap for EventColumns::Open.
+  // Returns once every batch handed over so far is appended or skipped.
+  void Drain();
+
   template <typename IndexMap, typename CollidedMap>
   void AfterCommit(ingest::Batch& batch, const IndexMap& first_by_key, const CollidedMap& collided,
                    int64_t last_seq) {

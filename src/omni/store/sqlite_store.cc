@@ -880,6 +880,10 @@ Status SqliteStore::ScanAvailability(const std::function<bool(const ingest::Avai
   return Status::Ok();
 }
 
+void SqliteStore::FinishSnapshotAppends() {
+  if (columns_) columns_->Drain();
+}
+
 Status SqliteStore::AddTombstones(const std::vector<ingest::Identity>& identities) {
   OMNI_RETURN_IF_ERROR(CheckWritable());
   OMNI_ASSIGN_OR_RETURN(

@@ -60,6 +60,7 @@ class SqliteStore final : public Store {
   Status ScanAvailability(const std::function<bool(const ingest::Availability&)>& fn) override;
 
   Status AddTombstones(const std::vector<ingest::Identity>& identities) override;
+  void FinishSnapshotAppends() override;
 
   // The dedupe key of an event id (events.event_key): the first 8 bytes of
   // the unkeyed BLAKE2b-128 of the id, read little-endian as int64. Also used

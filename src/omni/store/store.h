@@ -119,6 +119,12 @@ class Store : public ingest::EventSink {
   // form (normalised; the keyed hash for hashed types). Events already stored
   // are not touched here; purging them belongs to identity resolution.
   virtual Status AddTombstones(const std::vector<ingest::Identity>& identities) = 0;
+
+  // Waits until every batch this object committed has been appended to the
+  // columnar events snapshot (or skipped), which happens on a thread of its
+  // own after COMMIT. Erasure calls it before removing the snapshot file: a
+  // batch committed earlier must not write the person's events into a new one.
+  virtual void FinishSnapshotAppends() {}
 };
 
 }  // namespace omni::store
