@@ -178,9 +178,6 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info, int64_t c
   auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   Clock::time_point body_end;
   OMNI_RETURN_IF_ERROR(sql_->InTransaction([&]() -> Status {
-    const auto delete_start = Clock::now();
-    OMNI_RETURN_IF_ERROR(sql_->Execute("DELETE FROM profiles").status());
-    spdlog::debug("profiles: previous build deleted in {:.2f} s", since(delete_start));
     // Producing (assembling profiles, encoding rows, JSON) runs on other
     // threads while this one inserts: on two cores the write phase costs
     // about the larger of the two instead of their sum. The connection stays
@@ -242,7 +239,10 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info, int64_t c
     };
     std::vector<std::thread> producers;
     for (int t = 0; t < threads; ++t) producers.emplace_back(producer);
-    Status write_status;
+    // The previous build goes while the producers fill their first batches.
+    const auto delete_start = Clock::now();
+    Status write_status = sql_->Execute("DELETE FROM profiles").status();
+    spdlog::debug("profiles: previous build deleted in {:.2f} s", since(delete_start));
     while (write_status.ok()) {
       Batch batch;
       {
