@@ -182,9 +182,9 @@ StatusOr<ProfileBuildOutcome> ComputeProfiles(const Context& ctx, const BuildFla
   // columnar snapshot. On an early return the future's destructor waits for
   // the load, so nothing it uses goes away under it.
   double directory_s = 0;
-  std::future<StatusOr<std::unique_ptr<identity::CustomerDirectory>>> loading = std::async(
-      std::launch::async,
-      [&, directory_start = std::chrono::steady_clock::now()]() -> StatusOr<std::unique_ptr<identity::CustomerDirectory>> {
+  using Directory = std::unique_ptr<identity::CustomerDirectory>;
+  std::future<StatusOr<Directory>> loading = std::async(
+      std::launch::async, [&, directory_start = std::chrono::steady_clock::now()]() -> StatusOr<Directory> {
         auto loaded = identity::LoadDirectory(*id_sql, id_config);
         directory_s = Seconds(directory_start);
         return loaded;
@@ -282,15 +282,14 @@ StatusOr<ProfileBuildOutcome> ComputeProfiles(const Context& ctx, const BuildFla
   constexpr int32_t kCustomersPerPart = 8192;
   const int32_t slots = builder.customer_slots();
   const int64_t parts = std::max<int64_t>(1, (static_cast<int64_t>(slots) + kCustomersPerPart - 1) / kCustomersPerPart);
-  OMNI_ASSIGN_OR_RETURN(
-      int64_t build_id,
-      env.profiles->ReplaceProfiles(info, parts, 2, [&](int64_t part, const profile::ProfileStore::ProfileWriter& write) {
-        const auto begin = static_cast<int32_t>(part * kCustomersPerPart);
-        return builder.Emit(begin, begin + kCustomersPerPart, [&](const Profile& p) {
-          group_counts[static_cast<size_t>(p.rfm_group)].fetch_add(1, std::memory_order_relaxed);
-          return write(p);
-        });
-      }));
+  auto produce_part = [&](int64_t part, const profile::ProfileStore::ProfileWriter& write) {
+    const auto begin = static_cast<int32_t>(part * kCustomersPerPart);
+    return builder.Emit(begin, begin + kCustomersPerPart, [&](const Profile& p) {
+      group_counts[static_cast<size_t>(p.rfm_group)].fetch_add(1, std::memory_order_relaxed);
+      return write(p);
+    });
+  };
+  OMNI_ASSIGN_OR_RETURN(int64_t build_id, env.profiles->ReplaceProfiles(info, parts, 2, produce_part));
   std::array<int64_t, profile::kRfmGroupCount> groups{};
   for (size_t g = 0; g < groups.size(); ++g) groups[g] = group_counts[g].load();
   ProfileBuildOutcome out;

@@ -125,7 +125,8 @@ class MemoryDirectory final : public CustomerDirectory {
     }
     auto fill_maps = [&](bool other) {
       for (int t = 0; t < kIdentityTypeCount; ++t) {
-        if (on_other[static_cast<size_t>(t)] == other) index_[static_cast<size_t>(t)].reserve(per_type[static_cast<size_t>(t)]);
+        const auto type = static_cast<size_t>(t);
+        if (on_other[type] == other) index_[type].reserve(per_type[type]);
       }
       for (size_t i = 0; i < n; ++i) {
         const auto t = static_cast<size_t>(type_[i]);

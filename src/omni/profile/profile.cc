@@ -69,7 +69,9 @@ std::string ProfileDetailJson(const Profile& p) {
   for (int64_t n : p.cart_abandon) w.Int(n);
   w.EndArray();
   w.Key("co").BeginArray();
-  for (const ConsentState& c : p.consent) w.BeginArray().String(c.channel).Int(c.granted ? 1 : 0).Int(c.ts_ms).EndArray();
+  for (const ConsentState& c : p.consent) {
+    w.BeginArray().String(c.channel).Int(c.granted ? 1 : 0).Int(c.ts_ms).EndArray();
+  }
   w.EndArray();
   w.Key("rs").BeginArray();
   for (size_t i = 0; i < p.recent_event_seqs.size(); ++i) {

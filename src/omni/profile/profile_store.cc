@@ -247,7 +247,9 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info, int64_t c
       Batch batch;
       {
         std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return inserting >= chunks || (!open.empty() && (!open.front().queue.empty() || open.front().done)); });
+        cv.wait(lock, [&] {
+          return inserting >= chunks || (!open.empty() && (!open.front().queue.empty() || open.front().done));
+        });
         if (inserting >= chunks) break;
         Part& part = open.front();
         if (part.queue.empty()) {  // done, and everything it wrote is stored

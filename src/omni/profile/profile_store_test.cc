@@ -168,10 +168,11 @@ TEST(ProfileStoreTest, PartsProducedOnSeveralThreadsAreStoredInOrderAndAFailedPa
   };
   ASSERT_TRUE(build(-1).ok());
   std::vector<std::string> stored;
-  ASSERT_TRUE((*store)->sql().Query("SELECT customer_key FROM profiles ORDER BY rowid", {}, [&](const store::SqlRow& r) {
+  auto collect = [&](const store::SqlRow& r) {
     stored.emplace_back(r.Text(0));
     return true;
-  }).ok());
+  };
+  ASSERT_TRUE((*store)->sql().Query("SELECT customer_key FROM profiles ORDER BY rowid", {}, collect).ok());
   std::vector<std::string> want;
   for (int64_t part = 0; part < kParts; ++part) {
     for (int i = 0; i < kPerPart; ++i) want.push_back(key(part, i));
