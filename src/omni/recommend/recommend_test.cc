@@ -517,6 +517,39 @@ TEST(SplitsTest, MsrStratifiedUsesPerCustomerPermutationAndHalfEvenRounding) {
   EXPECT_EQ(test1.size(), 2u);
 }
 
+TEST(SplitsTest, MsrStratifiedFoldsAreDisjointAndTheLastIsTheSingleCarve) {
+  std::vector<Interaction> rows;
+  for (int i = 0; i < 10; ++i) rows.push_back({0, i, 1, 5, i});
+  for (int i = 0; i < 6; ++i) rows.push_back({1, i, 1, 5, i});
+  const InteractionLog log = LogOf(rows, 2, 10);
+  std::vector<Split> folds = MsrStratifiedFolds(log, 4, 42);
+  ASSERT_EQ(folds.size(), 4u);
+  // Customer 0's permutation [8,1,5,0,7,2,9,4,3,6] cut at round(f·10/4) =
+  // 0, 2, 5 (2.5 → 2, half to even), 8 (7.5 → 8), 10.
+  const std::vector<std::vector<int>> want0 = {{8, 1}, {5, 0, 7}, {2, 9, 4}, {3, 6}};
+  std::vector<int> seen(16, 0);
+  for (int f = 0; f < 4; ++f) {
+    std::vector<int> got0;
+    for (const auto& x : folds[f].test.rows) {
+      if (x.customer == 0) got0.push_back(x.item);
+      ++seen[x.customer * 10 + x.item];
+    }
+    EXPECT_EQ(got0, want0[f]) << f;
+    EXPECT_EQ(folds[f].train.rows.size() + folds[f].test.rows.size(), rows.size());
+  }
+  // Every row is validation in exactly one fold.
+  for (int c = 0; c < 2; ++c) {
+    for (int i = 0; i < (c == 0 ? 10 : 6); ++i) EXPECT_EQ(seen[c * 10 + i], 1) << c << "," << i;
+  }
+  // The last of 4 folds is the 75/25 carve's validation part, row for row.
+  Split single = MsrStratifiedSplit(log, 0.75, 42);
+  ASSERT_EQ(single.test.rows.size(), folds[3].test.rows.size());
+  for (size_t r = 0; r < single.test.rows.size(); ++r) {
+    EXPECT_EQ(single.test.rows[r].customer, folds[3].test.rows[r].customer);
+    EXPECT_EQ(single.test.rows[r].item, folds[3].test.rows[r].item);
+  }
+}
+
 TEST(SplitsTest, KCoreIsIterativeAndRecBoleCounts) {
   // Item 2 has one row; dropping it leaves customer 1 with one row, which then goes.
   auto log = LogOf({{0, 0, 1, 5, 0}, {0, 1, 1, 5, 0}, {1, 0, 1, 5, 0}, {1, 2, 1, 5, 0}, {2, 1, 1, 5, 0}, {2, 0, 1, 5, 0}}, 3, 3);
@@ -669,6 +702,49 @@ TEST(EvaluationTest, MsrValidationChoosesOnTrainingRowsOnly) {
   o.validation_ratio = 0;
   o.search = "random";
   EXPECT_EQ(Evaluate(Planted(), {"ease:lambda=1..100"}, o).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(EvaluationTest, ValidationFoldsChooseOnTheMeanAndReportTheRefit) {
+  EvaluationOptions o;
+  o.protocol = "msr-stratified";
+  o.validation_folds = 4;
+  auto r = Evaluate(Planted(), {"ease:lambda=1|10|100"}, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->models.size(), 1u);
+  EXPECT_EQ(r->models[0].candidates, 3);
+  EXPECT_GE(r->models[0].validation_ndcg, 0);
+  // One carve (the last fold) scores the same points differently.
+  EvaluationOptions one = o;
+  one.validation_folds = 1;
+  one.validation_ratio = 0.25;
+  auto s = Evaluate(Planted(), {r->models[0].spec}, one);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->validation_rows, r->validation_rows);  // the reported part is the last fold
+  EXPECT_NE(s->models[0].validation_ndcg, r->models[0].validation_ndcg);
+  // The chosen point is refitted on all training rows and reported on test.
+  EvaluationOptions plain;
+  plain.protocol = "msr-stratified";
+  auto p = Evaluate(Planted(), {r->models[0].spec}, plain);
+  ASSERT_TRUE(p.ok());
+  for (size_t i = 0; i < p->models[0].metrics.size(); ++i) {
+    EXPECT_DOUBLE_EQ(p->models[0].metrics[i].second, r->models[0].metrics[i].second);
+  }
+  // Folds carve 1/N each: another ratio, another protocol or 0 folds are refused.
+  o.validation_ratio = 0.3;
+  EXPECT_EQ(Evaluate(Planted(), {"ease"}, o).status().code(), StatusCode::kInvalidArgument);
+  o.validation_ratio = 0.25;
+  EXPECT_TRUE(Evaluate(Planted(), {"ease"}, o).ok());
+  o.protocol = "recbole";
+  o.validation_ratio = 0;
+  EXPECT_EQ(Evaluate(Planted(), {"ease"}, o).status().code(), StatusCode::kInvalidArgument);
+  o.protocol = "msr-stratified";
+  o.validation_folds = 0;
+  EXPECT_EQ(Evaluate(Planted(), {"ease"}, o).status().code(), StatusCode::kInvalidArgument);
+  // Random search is allowed: the folds are a validation part.
+  o.validation_folds = 2;
+  o.search = "random";
+  o.trials = 2;
+  EXPECT_TRUE(Evaluate(Planted(), {"ease:lambda=1..100"}, o).ok());
 }
 
 TEST(EvaluationTest, RecentRowsKeepsEachCustomersNewestItems) {
