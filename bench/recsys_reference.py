@@ -17,7 +17,10 @@ libraries' rules, so omni's numbers can be cross-checked in the same run:
 Models: popularity, the seed's dense cosine item-CF (r_u · S, S = cosine of
 item columns), numpy EASE (Steck 2019), optionally with omni's session term
 (--session-weight γ, --session-seconds τ: G += γ Σ_users exp(-|t_i - t_j| / τ)
-over each user's training items, src/omni/recommend/ease.cc). Metrics as Microsoft Recommenders'
+over each user's training items, src/omni/recommend/ease.cc), and optionally with omni's low-pass
+term (--lowpass-weight w --lowpass-k k --lowpass-alpha α: GF-CF's filter W = R̃ᵀR̃ + α D^-1/2 V_k V_kᵀ D^1/2,
+R̃ the degree-normalised matrix, V_k the leading eigenvectors of R̃ᵀR̃; B + w ‖B‖/‖W‖ W, diagonals
+zeroed, src/omni/recommend/low_pass_filter.cc). Metrics as Microsoft Recommenders'
 ranking metrics with binary relevance: precision@k = hits / k, recall@k =
 hits / |relevant|, ndcg@k with ideal DCG over min(k, |relevant|), map@k =
 sum(precision at each hit rank) / min(k, |relevant|), averaged over test users.
@@ -25,6 +28,7 @@ sum(precision at each hit rank) / min(k, |relevant|), averaged over test users.
 Usage: /usr/bin/python3 bench/recsys_reference.py ../shared/data/ml-100k/u.data
            [--protocol msr-stratified|recbole] [--value binary|rating] [--lambda 400]
            [--session-weight 3.41 --session-seconds 110]
+           [--lowpass-weight 0.7 --lowpass-k 64 --lowpass-alpha 10]
 """
 import argparse
 import json
@@ -102,7 +106,19 @@ def session_term(part, users, items, x, tau):
     return g
 
 
-def ease(x, lam, extra=None):
+def low_pass(x, k, alpha):
+    """GF-CF (Shen et al. 2021): R̃ᵀR̃ + α D_I^-1/2 V_k V_kᵀ D_I^1/2."""
+    du = x.sum(1)
+    du[du == 0] = 1
+    di = x.sum(0)
+    di[di == 0] = 1
+    rn = x / np.sqrt(du)[:, None] / np.sqrt(di)[None, :]
+    g = rn.T @ rn
+    v = np.linalg.eigh(g)[1][:, ::-1][:, :k]
+    return g + alpha * (v / np.sqrt(di)[:, None]) @ (v.T * np.sqrt(di)[None, :])
+
+
+def ease(x, lam, extra=None, lowpass=None):
     g = x.T @ x
     if extra is not None:
         g = g + extra
@@ -110,6 +126,11 @@ def ease(x, lam, extra=None):
     p = np.linalg.inv(g)
     b = -p / np.diag(p)
     b[np.diag_indices_from(b)] = 0
+    if lowpass is not None:
+        weight, k, alpha = lowpass
+        w = low_pass(x, k, alpha)
+        w[np.diag_indices_from(w)] = 0
+        b = b + weight * np.linalg.norm(b) / np.linalg.norm(w) * w
     return x @ b
 
 
@@ -160,6 +181,9 @@ def main():
     ap.add_argument("--lambda", dest="lam", type=float, default=400.0)
     ap.add_argument("--session-weight", type=float, default=0.0)
     ap.add_argument("--session-seconds", type=float, default=600.0)
+    ap.add_argument("--lowpass-weight", type=float, default=0.0)
+    ap.add_argument("--lowpass-k", type=int, default=64)
+    ap.add_argument("--lowpass-alpha", type=float, default=10.0)
     ap.add_argument("-k", type=int, default=10)
     args = ap.parse_args()
     df = load(args.ratings)
@@ -185,6 +209,14 @@ def main():
             args.lam, args.session_weight, args.session_seconds),
             lambda m: ease(m, args.lam, args.session_weight * session_term(
                 train, users, items, m, args.session_seconds))))
+    if args.lowpass_weight > 0:
+        lp = (args.lowpass_weight, args.lowpass_k, args.lowpass_alpha)
+        spec = "ease:lambda=%g" % args.lam
+        if args.session_weight > 0:
+            spec += ",session_weight=%g,session_seconds=%g" % (args.session_weight, args.session_seconds)
+        spec += ",lowpass_weight=%g,lowpass_k=%d,lowpass_alpha=%g" % lp
+        models.append((spec, lambda m: ease(m, args.lam, args.session_weight * session_term(
+            train, users, items, m, args.session_seconds) if args.session_weight > 0 else None, lp)))
     for name, fn in models:
         t0 = time.time()
         scores = fn(x)

@@ -96,6 +96,7 @@ struct EvaluateArgs {
   std::string budget;
   int max_history = 0;
   double validation = 0;
+  int validation_folds = 1;
 };
 
 // "120s", "2m", "1h" or plain seconds.
@@ -169,6 +170,7 @@ std::string EvaluationReportJson(const recommend::EvaluationReport& r, const Eva
   w.Key("values").String(values_name);
   if (run.max_history > 0) w.Key("max_history_items").Int(run.max_history);
   if (run.validation > 0) w.Key("validation_ratio").Double(run.validation);
+  if (run.validation_folds > 1) w.Key("validation_folds").Int(run.validation_folds);
   w.Key("resolved_customers").Bool(run.resolved_customers);
   w.Key("data").BeginObject();
   w.Key("rows").Int(r.rows).Key("customers").Int(r.customers).Key("items").Int(r.items);
@@ -223,6 +225,9 @@ Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
   OMNI_ASSIGN_OR_RETURN(o.budget_seconds, ParseBudget(a.budget));
   o.max_history_items = a.max_history;
   o.validation_ratio = a.validation;
+  o.validation_folds = a.validation_folds;
+  // Folds carve 1/N each (Evaluate refuses any other --validation).
+  const double validation = a.validation_folds > 1 ? 1.0 / a.validation_folds : a.validation;
   OMNI_ASSIGN_OR_RETURN(o.values, ParseValues(a.values, l.data.log));
   if (!a.cutoff.empty()) {
     if (a.protocol != "temporal") return InvalidArgument("--cutoff applies to --protocol temporal only");
@@ -240,7 +245,8 @@ Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
     EvaluationRun run;
     run.values = o.values;
     run.max_history = a.max_history;
-    run.validation = a.validation;
+    run.validation = validation;
+    run.validation_folds = a.validation_folds;
     run.resolved_customers = l.data.resolved_customers;
     run.seconds = seconds;
     const std::string json = EvaluationReportJson(r, run);
@@ -290,9 +296,10 @@ Status RunEvaluate(const Context& ctx, const EvaluateArgs& a) {
     t.AddRow(row);
   }
   t.Print();
-  if (r.protocol == "recbole" || a.validation > 0) {
-    std::printf("(each model chosen on validation %s by %s search%s; test reported)\n", ndcg_key.c_str(),
-                a.search.c_str(), a.validation > 0 ? ", refitted on all training rows" : "");
+  if (r.protocol == "recbole" || validation > 0) {
+    std::printf("(each model chosen on validation %s%s by %s search%s; test reported)\n", ndcg_key.c_str(),
+                a.validation_folds > 1 ? fmt::format(" (mean of {} folds)", a.validation_folds).c_str() : "",
+                a.search.c_str(), validation > 0 ? ", refitted on all training rows" : "");
     for (const auto& m : r.models) {
       if (m.status.ok()) {
         std::printf("  %s: %lld points in %.1f s%s, validation %s %.4f\n", m.spec.c_str(),
@@ -728,6 +735,11 @@ void AddRecommendCommands(CLI::App& app, Context& ctx, CommandRegistry& registry
                 "msr-stratified: carve this share of each customer's training rows as validation; every SPEC's "
                 "points are chosen on it and the winner refitted on all training rows (0 = none)")
       ->check(CLI::Range(0.0, 0.9));
+  e->add_option("--validation-folds", eval->validation_folds,
+                "msr-stratified: choose on N disjoint validation parts (1/N of each customer's training rows "
+                "each), by the mean validation NDCG (1 = one carve)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 20));
   e->add_option("--max-history", eval->max_history,
                 "item-kNN/EASE score from each customer's N most recent items, as serving's max_history_items "
                 "(0 = all)")

@@ -48,6 +48,7 @@ struct EvaluationRun {
   recommend::MatrixValues values = recommend::MatrixValues::kWeight;
   int max_history = 0;      // --max-history (0 = none)
   double validation = 0;    // --validation ratio (0 = none)
+  int validation_folds = 1;  // --validation-folds (1 = one carve)
   bool resolved_customers = false;
   double seconds = 0;
 };

@@ -26,6 +26,18 @@
 //   ease:lambda=1500,session_weight=2,session_seconds=600
 // (ml-100k, Microsoft Recommenders' split, chosen on validation: see
 // docs/recommend.md.)
+//
+// lowpass_weight=w blends GF-CF's graph filter W (low_pass_filter.h: the
+// normalised co-occurrence plus lowpass_alpha times the projection on the
+// lowpass_k leading eigenvectors) into the weights:
+//   B ← B + w · (‖B‖_F / ‖W‖_F) · W,   diag(W) set to 0 first,
+// each matrix scaled to unit Frobenius norm so w is the filter's share
+// whatever the data's scale. EASE fits co-occurrence item by item; the ideal
+// low-pass part adds the catalogue's leading taste directions, which lifts
+// ranking where EASE alone is saturated (ml-100k: docs/recommend.md). Scoring,
+// explanations (x_ui · B_ij, exact for the blended B) and artefacts are
+// EASE's; fitting adds a symmetric eigendecomposition, O(items³).
+//   ease:lambda=718,session_weight=3.41,session_seconds=110,lowpass_weight=0.7,lowpass_k=64,lowpass_alpha=10
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -36,24 +48,38 @@
 
 #include "omni/common/spec.h"
 #include "omni/recommend/artefact.h"
+#include "omni/recommend/low_pass_filter.h"
 #include "omni/recommend/models.h"
 
 namespace omni::recommend {
 namespace {
 
+// GF-CF's filter blended into B (lowpass_weight > 0).
+struct LowPass {
+  double weight = 0;
+  int64_t components = 64;
+  double alpha = 10;
+};
+
 class Ease final : public Recommender {
  public:
-  Ease(double lambda, double dropout, double session_weight, double session_seconds, int64_t max_memory_mb)
+  Ease(double lambda, double dropout, double session_weight, double session_seconds, LowPass low_pass,
+       int64_t max_memory_mb)
       : lambda_(lambda),
         dropout_(dropout),
         session_weight_(session_weight),
         session_seconds_(session_seconds),
+        low_pass_(low_pass),
         max_memory_mb_(max_memory_mb) {}
 
   std::string spec() const override {
     std::string s = fmt::format("ease:lambda={}", lambda_);
     if (dropout_ > 0) s += fmt::format(",dropout={}", dropout_);
     if (session_weight_ > 0) s += fmt::format(",session_weight={},session_seconds={}", session_weight_, session_seconds_);
+    if (low_pass_.weight > 0) {
+      s += fmt::format(",lowpass_weight={},lowpass_k={},lowpass_alpha={}", low_pass_.weight, low_pass_.components,
+                       low_pass_.alpha);
+    }
     return s;
   }
 
@@ -111,11 +137,14 @@ class Ease final : public Recommender {
     const int64_t n = train.cols;
     // G (then P, in place) in double, B in float: items² × 12 bytes at the peak.
     const double need_mb = static_cast<double>(n) * n * 8 / (1024.0 * 1024.0);
-    if (need_mb > static_cast<double>(max_memory_mb_)) {
+    // The low-pass filter's eigendecomposition holds the matrix, its
+    // eigenvectors and the solver's copy at once.
+    const int copies = low_pass_.weight > 0 ? 3 : 1;
+    if (need_mb * copies > static_cast<double>(max_memory_mb_)) {
       return ResourceExhausted(fmt::format(
-          "ease needs the dense {} × {} item matrix: {:.0f} MiB in double precision (plus {:.0f} MiB for the "
+          "ease needs {} dense {} × {} item matrices: {:.0f} MiB in double precision (plus {:.0f} MiB for the "
           "float weights), over the budget of {} MiB; raise max_memory_mb or use itemknn/als for this catalogue",
-          n, n, need_mb, need_mb / 2, max_memory_mb_));
+          copies, n, n, need_mb * copies, need_mb / 2, max_memory_mb_));
     }
     // G = XᵀX accumulated from each customer's row: sum of outer products of
     // sparse rows, upper triangle only, mirrored afterwards.
@@ -142,9 +171,26 @@ class Ease final : public Recommender {
     g = llt.solve(Eigen::MatrixXd::Identity(n, n));  // P
     // B[i][j] = -P[i][j] / P[j][j]; stored row-major so x·B adds whole rows.
     b_.assign(static_cast<size_t>(n) * n, 0.0f);
-    for (int64_t i = 0; i < n; ++i) {
+    if (low_pass_.weight > 0) {
+      // B in double (in place of P, row-major as b_), then the filter.
       for (int64_t j = 0; j < n; ++j) {
-        b_[i * n + j] = i == j ? 0.0f : static_cast<float>(-g(i, j) / g(j, j));
+        const double pjj = g(j, j);
+        for (int64_t i = 0; i < n; ++i) g(i, j) = i == j ? 0.0 : -g(i, j) / pjj;
+      }
+      const double b_norm = g.norm();
+      Eigen::MatrixXd w =
+          ItemLowPassFilter(train, static_cast<int>(low_pass_.components), low_pass_.alpha);
+      w.diagonal().setZero();
+      const double w_norm = w.norm();
+      const double scale = w_norm > 0 ? low_pass_.weight * b_norm / w_norm : 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t j = 0; j < n; ++j) b_[i * n + j] = static_cast<float>(g(i, j) + scale * w(i, j));
+      }
+    } else {
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t j = 0; j < n; ++j) {
+          b_[i * n + j] = i == j ? 0.0f : static_cast<float>(-g(i, j) / g(j, j));
+        }
       }
     }
     items_ = static_cast<int32_t>(n);
@@ -230,6 +276,12 @@ class Ease final : public Recommender {
       session_weight_ = sw.ok() ? *sw : 0.0;
       StatusOr<double> ss = stored->GetDouble("session_seconds", 600.0, 1e-3, 1e9);
       session_seconds_ = ss.ok() ? *ss : 600.0;
+      StatusOr<double> lw = stored->GetDouble("lowpass_weight", 0.0, 0.0, 1e6);
+      low_pass_.weight = lw.ok() ? *lw : 0.0;
+      StatusOr<int64_t> lk = stored->GetInt("lowpass_k", 64, 0, int64_t{1} << 31);
+      low_pass_.components = lk.ok() ? *lk : 64;
+      StatusOr<double> la = stored->GetDouble("lowpass_alpha", 10.0, 0.0, 1e12);
+      low_pass_.alpha = la.ok() ? *la : 10.0;
     }
     OMNI_ASSIGN_OR_RETURN(int64_t items, r.Int("items"));
     OMNI_ASSIGN_OR_RETURN(b_, r.Floats("b"));
@@ -245,6 +297,7 @@ class Ease final : public Recommender {
   double dropout_ = 0;
   double session_weight_ = 0;
   double session_seconds_ = 600;
+  LowPass low_pass_;
   int64_t max_memory_mb_;
   int32_t items_ = 0;
   std::vector<float> b_;  // items × items, row-major
@@ -254,14 +307,19 @@ class Ease final : public Recommender {
 
 StatusOr<std::unique_ptr<Recommender>> MakeEase(const Spec& spec) {
   OMNI_RETURN_IF_ERROR(
-      spec.CheckKnown({"lambda", "dropout", "session_weight", "session_seconds", "max_memory_mb"}));
+      spec.CheckKnown({"lambda", "dropout", "session_weight", "session_seconds", "lowpass_weight", "lowpass_k",
+                       "lowpass_alpha", "max_memory_mb"}));
   OMNI_ASSIGN_OR_RETURN(double lambda, spec.GetDouble("lambda", 400.0, 1e-9, 1e12));
   OMNI_ASSIGN_OR_RETURN(double dropout, spec.GetDouble("dropout", 0.0, 0.0, 0.99));
   OMNI_ASSIGN_OR_RETURN(double session_weight, spec.GetDouble("session_weight", 0.0, 0.0, 1e6));
   OMNI_ASSIGN_OR_RETURN(double session_seconds, spec.GetDouble("session_seconds", 600.0, 1e-3, 1e9));
+  LowPass low_pass;
+  OMNI_ASSIGN_OR_RETURN(low_pass.weight, spec.GetDouble("lowpass_weight", 0.0, 0.0, 1e6));
+  OMNI_ASSIGN_OR_RETURN(low_pass.components, spec.GetInt("lowpass_k", 64, 1, int64_t{1} << 31));
+  OMNI_ASSIGN_OR_RETURN(low_pass.alpha, spec.GetDouble("lowpass_alpha", 10.0, 0.0, 1e12));
   OMNI_ASSIGN_OR_RETURN(int64_t max_mb, spec.GetInt("max_memory_mb", 8192, 1, int64_t{1} << 40));
   return std::unique_ptr<Recommender>(
-      std::make_unique<Ease>(lambda, dropout, session_weight, session_seconds, max_mb));
+      std::make_unique<Ease>(lambda, dropout, session_weight, session_seconds, low_pass, max_mb));
 }
 
 }  // namespace omni::recommend

@@ -272,11 +272,25 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
   if (options.search != "grid" && options.search != "random") {
     return InvalidArgument("search '" + options.search + "' is not grid or random");
   }
-  const bool msr_validation = options.protocol == "msr-stratified" && options.validation_ratio > 0;
-  if (options.validation_ratio < 0 || options.validation_ratio >= 1) {
+  if (options.validation_folds < 1) return InvalidArgument("validation folds must be at least 1");
+  double validation_ratio = options.validation_ratio;
+  if (options.validation_folds > 1) {
+    if (options.protocol != "msr-stratified") {
+      return InvalidArgument("--validation-folds applies to --protocol msr-stratified");
+    }
+    const double share = 1.0 / options.validation_folds;
+    if (validation_ratio > 0 && std::abs(validation_ratio - share) > 1e-9) {
+      return InvalidArgument(fmt::format(
+          "--validation-folds {} carves 1/{} of each customer's training rows per fold: drop --validation or give {}",
+          options.validation_folds, options.validation_folds, share));
+    }
+    validation_ratio = share;
+  }
+  const bool msr_validation = options.protocol == "msr-stratified" && validation_ratio > 0;
+  if (validation_ratio < 0 || validation_ratio >= 1) {
     return InvalidArgument("validation ratio must be in [0, 1)");
   }
-  if (options.validation_ratio > 0 && options.protocol != "msr-stratified") {
+  if (validation_ratio > 0 && options.protocol != "msr-stratified") {
     return InvalidArgument("--validation applies to --protocol msr-stratified (recbole has its own 8:1:1 part)");
   }
   if (options.search == "random" && options.protocol != "recbole" && !msr_validation) {
@@ -288,16 +302,21 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
   InteractionLog log;
   Split split;
   bool tune = false;
-  InteractionLog search_train_log;  // msr-stratified with validation: training minus validation
+  // msr-stratified with validation: (training minus validation, validation)
+  // per fold; one fold unless validation_folds > 1.
+  std::vector<Split> folds;
   if (options.protocol == "msr-stratified") {
     log = input;
     split = MsrStratifiedSplit(log, 0.75, options.seed);
     if (msr_validation) {
       // The protocol's own per-customer rule, applied to the training part.
-      Split inner = MsrStratifiedSplit(split.train, 1.0 - options.validation_ratio, options.seed);
-      split.validation = std::move(inner.test);
+      if (options.validation_folds > 1) {
+        folds = MsrStratifiedFolds(split.train, options.validation_folds, options.seed);
+      } else {
+        folds.push_back(MsrStratifiedSplit(split.train, 1.0 - validation_ratio, options.seed));
+      }
+      split.validation = folds.back().test;
       tune = true;
-      search_train_log = std::move(inner.train);
     }
   } else if (options.protocol == "recbole") {
     log = KCore(FilterMinRating(input, 3.0f), 10, 10);
@@ -345,30 +364,46 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
 
   OMNI_ASSIGN_OR_RETURN(InteractionMatrix train, ToMatrix(split.train, options.values));
   OMNI_ASSIGN_OR_RETURN(InteractionMatrix test, ToMatrix(split.test, MatrixValues::kBinary));
-  InteractionMatrix valid, seen_valid, search_train;
+  // What the search fits on and ranks: one part per validation fold.
+  struct SearchPart {
+    const InteractionLog* log;   // the rows `train` was built from (event times)
+    InteractionMatrix train;     // fitted on; also excluded from the ranking
+    InteractionMatrix valid;     // ranked against
+    InteractionMatrix recent;    // train under the recency cap
+  };
+  std::vector<SearchPart> parts;
+  InteractionMatrix seen_valid;
   if (tune) {
-    OMNI_ASSIGN_OR_RETURN(valid, ToMatrix(split.validation, MatrixValues::kBinary));
     if (msr_validation) {
       // Search on training minus validation; the winner is refitted on the
       // whole training part, and test excludes training only.
-      OMNI_ASSIGN_OR_RETURN(search_train, ToMatrix(search_train_log, options.values));
+      for (const Split& f : folds) {
+        SearchPart part;
+        part.log = &f.train;
+        OMNI_ASSIGN_OR_RETURN(part.train, ToMatrix(f.train, options.values));
+        OMNI_ASSIGN_OR_RETURN(part.valid, ToMatrix(f.test, MatrixValues::kBinary));
+        part.recent = RecentRows(part.train, f.train, options.max_history_items);
+        parts.push_back(std::move(part));
+      }
       seen_valid = train;
     } else {
-      OMNI_ASSIGN_OR_RETURN(seen_valid, Union(train, valid));
+      SearchPart part;
+      part.log = &split.train;
+      part.train = train;
+      OMNI_ASSIGN_OR_RETURN(part.valid, ToMatrix(split.validation, MatrixValues::kBinary));
+      part.recent = RecentRows(train, split.train, options.max_history_items);
+      OMNI_ASSIGN_OR_RETURN(seen_valid, Union(train, part.valid));
+      parts.push_back(std::move(part));
     }
   }
-  const InteractionMatrix& fit_for_search = msr_validation ? search_train : train;
   const std::string ndcg_key = "ndcg@" + std::to_string(options.k);
   // What item-to-item models score from (the serving layer's recency cap).
   const InteractionMatrix recent = RecentRows(train, split.train, options.max_history_items);
   auto history_for = [&](const Recommender& m) -> const InteractionMatrix& {
     return options.max_history_items > 0 && !m.UsesTrainingRows() ? recent : train;
   };
-  InteractionMatrix recent_search;
-  if (msr_validation) recent_search = RecentRows(search_train, search_train_log, options.max_history_items);
-  auto search_history_for = [&](const Recommender& m) -> const InteractionMatrix& {
-    if (!msr_validation) return history_for(m);
-    return options.max_history_items > 0 && !m.UsesTrainingRows() ? recent_search : search_train;
+  auto search_history_for = [&](const Recommender& m, const SearchPart& part) -> const InteractionMatrix& {
+    return options.max_history_items > 0 && !m.UsesTrainingRows() ? part.recent : part.train;
   };
 
   for (const std::string& spec : specs) {
@@ -415,15 +450,22 @@ StatusOr<EvaluationReport> Evaluate(const InteractionLog& input, const std::vect
         break;
       }
       ++best.candidates;
-      Fitted f = FitSpec(point, fit_for_search, msr_validation ? search_train_log : split.train);
+      // The mean validation NDCG over the folds; the last fold's model is
+      // kept (without folds, the model fitted on the search part).
+      double ndcg = 0;
+      Fitted f;
+      for (const SearchPart& part : parts) {
+        f = FitSpec(point, part.train, *part.log);
+        if (!f.model) break;
+        int64_t n = 0;
+        Metrics v = RankAndScore(*f.model, search_history_for(*f.model, part), part.train, part.valid, options.k,
+                                 options.threads, &n);
+        ndcg += MetricValue(v, ndcg_key) / static_cast<double>(parts.size());
+      }
       if (!f.model) {
         if (!best_model) best.status = f.status;
         continue;
       }
-      int64_t n = 0;
-      Metrics v = RankAndScore(*f.model, search_history_for(*f.model), fit_for_search, valid, options.k,
-                               options.threads, &n);
-      const double ndcg = MetricValue(v, ndcg_key);
       if (!best_model || ndcg > best.validation_ndcg) {
         best.validation_ndcg = ndcg;
         best.spec = point;

@@ -59,6 +59,15 @@ struct EvaluationOptions {
   // NDCG@k is refitted on the whole training part and reported on test.
   // Test never takes part in a choice.
   double validation_ratio = 0;
+  // msr-stratified: > 1 chooses on `validation_folds` disjoint validation
+  // parts instead of one (MsrStratifiedFolds: each a 1/folds share of every
+  // customer's training rows, the last one the single carve's part when
+  // folds = 4): each point is fitted on the rest of each fold and its
+  // validation NDCG@k is the mean over folds. One carve's NDCG over a few
+  // hundred customers is noisy enough that the search fits its noise; the
+  // mean over folds is a steadier choice (docs/recommend.md). Implies
+  // validation_ratio = 1/folds (any other ratio is refused).
+  int validation_folds = 1;
 };
 
 // `train` with each row cut to the customer's `cap` items with the newest
@@ -73,7 +82,7 @@ struct ModelResult {
   std::string model_spec;  // the model's canonical spec()
   Status status;           // a model that refuses (too large) is reported, not fatal
   Metrics metrics;         // test
-  double validation_ndcg = -1;  // recbole: the winning point's validation NDCG@k
+  double validation_ndcg = -1;  // the winning point's validation NDCG@k (mean over folds)
   int64_t candidates = 1;       // grid / search points tried
   double search_seconds = 0;    // time spent fitting and validating them
   bool budget_exhausted = false;  // the time budget stopped the search early

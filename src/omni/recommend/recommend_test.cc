@@ -9,6 +9,7 @@
 
 #include "omni/recommend/evaluation.h"
 #include "omni/recommend/interactions.h"
+#include "omni/recommend/low_pass_filter.h"
 #include "omni/recommend/metrics.h"
 #include "omni/recommend/models.h"
 #include "omni/recommend/recommender.h"
@@ -334,6 +335,94 @@ TEST(EaseSessionTest, SpecRefusalAndArtefact) {
   std::filesystem::remove(path);
 }
 
+// tests/reference/ease_lowpass_reference.py's log: SessionLog plus customer
+// 5 holding items 1, 3 and 4 (the filter's spectrum has a gap after k = 2).
+InteractionLog LowPassLog() {
+  InteractionLog l = SessionLog();
+  l.customers = 6;
+  l.items = 5;
+  for (int r : {1, 3, 4}) l.rows.push_back({5, r, 1.0f, 0.0f, int64_t{r == 1 ? 0 : r == 3 ? 40 : 90} * 1000});
+  return l;
+}
+
+TEST(EaseLowPassTest, FilterAndBlendMatchNumpyReference) {
+  const InteractionLog log = LowPassLog();
+  auto x = ToMatrix(log, MatrixValues::kBinary);
+  ASSERT_TRUE(x.ok());
+  // Golden values: tests/reference/ease_lowpass_reference.py.
+  Eigen::MatrixXd w = ItemLowPassFilter(*x, 2, 3.0);
+  const double want_w[5][5] = {{0, 1.148707673, 1.363722682, 0.213905716, -0.188621807},
+                               {0.963687498, 0, 1.041282795, 0.659535579, 0.292188957},
+                               {1.363722682, 1.227067895, 0, 0.124651367, -0.22128632},
+                               {0.237095099, 0.984470903, 0.134126808, 0, 0.966886637},
+                               {-0.754487228, 0.864659992, -0.885145282, 2.51575973, 0}};
+  for (int i = 0; i < 5; ++i) {
+    for (int j = 0; j < 5; ++j) {
+      if (i == j) continue;  // the reference prints the filter with its diagonal zeroed, as EASE uses it
+      EXPECT_NEAR(w(i, j), want_w[i][j], 1e-7) << i << "," << j;
+    }
+  }
+  auto m = MakeRecommender("ease:lambda=0.5,session_weight=1,session_seconds=600,lowpass_weight=0.5,lowpass_k=2,"
+                           "lowpass_alpha=3");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_TRUE((*m)->FitTimed(*x, EntryTimes(*x, log)).ok());
+  std::vector<int32_t> all = {0, 1, 2, 3, 4, 5};
+  std::vector<float> got(30);
+  (*m)->Score(all, *x, got.data());
+  const double want[6][5] = {{0.956951491, 1.119355116, 0.990513923, 0.498840387, -0.055383851},
+                             {0.956951491, 1.119355116, 0.990513923, 0.498840387, -0.055383851},
+                             {0.956951491, 1.119355116, 0.990513923, 0.498840387, -0.055383851},
+                             {1.121065472, 0.927574812, 0.711138456, 0.367729996, 0.493335156},
+                             {0.164113981, 0.885456317, 0.526219184, 0.131110391, 0.256922147},
+                             {0.201951833, 1.083210315, 0.177784566, 1.316018918, 0.646659398}};
+  for (int r = 0; r < 6; ++r) {
+    for (int j = 0; j < 5; ++j) EXPECT_NEAR(got[r * 5 + j], want[r][j], 1e-5) << r << "," << j;
+  }
+  // The term changes a ranking: customer 5 (items 1, 3, 4) is offered 2
+  // before 0 by the session EASE alone (0.1315 against 0.1308); with the
+  // filter, 0 comes first (0.2020 against 0.1778).
+  auto own = [](int32_t j) { return j == 1 || j == 3 || j == 4; };
+  auto alone = MakeRecommender("ease:lambda=0.5,session_weight=1,session_seconds=600");
+  ASSERT_TRUE((*alone)->FitTimed(*x, EntryTimes(*x, log)).ok());
+  std::vector<float> base(30);
+  (*alone)->Score(all, *x, base.data());
+  std::vector<ScoredItem> top;
+  TopK(base.data() + 5 * 5, 5, 1, own, top);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].item, 2);
+  TopK(got.data() + 5 * 5, 5, 1, own, top);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].item, 0);
+}
+
+TEST(EaseLowPassTest, SpecAndArtefact) {
+  auto m = MakeRecommender("ease:lambda=0.5,lowpass_weight=0.5,lowpass_k=2,lowpass_alpha=3");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->spec(), "ease:lambda=0.5,lowpass_weight=0.5,lowpass_k=2,lowpass_alpha=3");
+  EXPECT_EQ((*MakeRecommender("ease:lambda=0.5,lowpass_k=2"))->spec(), "ease:lambda=0.5");
+  EXPECT_EQ(MakeRecommender("ease:lowpass_weight=-1").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakeRecommender("ease:lowpass_k=0").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE((*m)->UsesEventTimes());
+  const InteractionLog log = LowPassLog();
+  auto x = ToMatrix(log, MatrixValues::kBinary);
+  ASSERT_TRUE(x.ok());
+  ASSERT_TRUE((*m)->Fit(*x).ok());
+  std::string path = TempPath("ease_lowpass.bin");
+  ASSERT_TRUE((*m)->Save(path).ok());
+  auto loaded = MakeRecommender("ease");
+  ASSERT_TRUE((*loaded)->Load(path).ok());
+  EXPECT_EQ((*loaded)->spec(), (*m)->spec());
+  std::vector<int32_t> all = {0, 1, 2, 3, 4, 5};
+  std::vector<float> a(30), b(30);
+  (*m)->Score(all, *x, a.data());
+  (*loaded)->Score(all, *x, b.data());
+  EXPECT_EQ(a, b);
+  // More components than items: the whole spectrum, no failure.
+  auto wide = MakeRecommender("ease:lambda=0.5,lowpass_weight=0.5,lowpass_k=50");
+  EXPECT_TRUE((*wide)->Fit(*x).ok());
+  std::filesystem::remove(path);
+}
+
 TEST(SplitsTest, EntryTimesAreEachEntrysNewestEvent) {
   InteractionLog l;
   l.customers = 2;
@@ -426,6 +515,39 @@ TEST(SplitsTest, MsrStratifiedUsesPerCustomerPermutationAndHalfEvenRounding) {
   EXPECT_EQ(test0, (std::vector<int>{3, 6}));
   EXPECT_EQ(train1, 4);
   EXPECT_EQ(test1.size(), 2u);
+}
+
+TEST(SplitsTest, MsrStratifiedFoldsAreDisjointAndTheLastIsTheSingleCarve) {
+  std::vector<Interaction> rows;
+  for (int i = 0; i < 10; ++i) rows.push_back({0, i, 1, 5, i});
+  for (int i = 0; i < 6; ++i) rows.push_back({1, i, 1, 5, i});
+  const InteractionLog log = LogOf(rows, 2, 10);
+  std::vector<Split> folds = MsrStratifiedFolds(log, 4, 42);
+  ASSERT_EQ(folds.size(), 4u);
+  // Customer 0's permutation [8,1,5,0,7,2,9,4,3,6] cut at round(f·10/4) =
+  // 0, 2, 5 (2.5 → 2, half to even), 8 (7.5 → 8), 10.
+  const std::vector<std::vector<int>> want0 = {{8, 1}, {5, 0, 7}, {2, 9, 4}, {3, 6}};
+  std::vector<int> seen(16, 0);
+  for (int f = 0; f < 4; ++f) {
+    std::vector<int> got0;
+    for (const auto& x : folds[f].test.rows) {
+      if (x.customer == 0) got0.push_back(x.item);
+      ++seen[x.customer * 10 + x.item];
+    }
+    EXPECT_EQ(got0, want0[f]) << f;
+    EXPECT_EQ(folds[f].train.rows.size() + folds[f].test.rows.size(), rows.size());
+  }
+  // Every row is validation in exactly one fold.
+  for (int c = 0; c < 2; ++c) {
+    for (int i = 0; i < (c == 0 ? 10 : 6); ++i) EXPECT_EQ(seen[c * 10 + i], 1) << c << "," << i;
+  }
+  // The last of 4 folds is the 75/25 carve's validation part, row for row.
+  Split single = MsrStratifiedSplit(log, 0.75, 42);
+  ASSERT_EQ(single.test.rows.size(), folds[3].test.rows.size());
+  for (size_t r = 0; r < single.test.rows.size(); ++r) {
+    EXPECT_EQ(single.test.rows[r].customer, folds[3].test.rows[r].customer);
+    EXPECT_EQ(single.test.rows[r].item, folds[3].test.rows[r].item);
+  }
 }
 
 TEST(SplitsTest, KCoreIsIterativeAndRecBoleCounts) {
@@ -580,6 +702,49 @@ TEST(EvaluationTest, MsrValidationChoosesOnTrainingRowsOnly) {
   o.validation_ratio = 0;
   o.search = "random";
   EXPECT_EQ(Evaluate(Planted(), {"ease:lambda=1..100"}, o).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(EvaluationTest, ValidationFoldsChooseOnTheMeanAndReportTheRefit) {
+  EvaluationOptions o;
+  o.protocol = "msr-stratified";
+  o.validation_folds = 4;
+  auto r = Evaluate(Planted(), {"ease:lambda=1|10|100"}, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->models.size(), 1u);
+  EXPECT_EQ(r->models[0].candidates, 3);
+  EXPECT_GE(r->models[0].validation_ndcg, 0);
+  // One carve (the last fold) scores the same points differently.
+  EvaluationOptions one = o;
+  one.validation_folds = 1;
+  one.validation_ratio = 0.25;
+  auto s = Evaluate(Planted(), {r->models[0].spec}, one);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->validation_rows, r->validation_rows);  // the reported part is the last fold
+  EXPECT_NE(s->models[0].validation_ndcg, r->models[0].validation_ndcg);
+  // The chosen point is refitted on all training rows and reported on test.
+  EvaluationOptions plain;
+  plain.protocol = "msr-stratified";
+  auto p = Evaluate(Planted(), {r->models[0].spec}, plain);
+  ASSERT_TRUE(p.ok());
+  for (size_t i = 0; i < p->models[0].metrics.size(); ++i) {
+    EXPECT_DOUBLE_EQ(p->models[0].metrics[i].second, r->models[0].metrics[i].second);
+  }
+  // Folds carve 1/N each: another ratio, another protocol or 0 folds are refused.
+  o.validation_ratio = 0.3;
+  EXPECT_EQ(Evaluate(Planted(), {"ease"}, o).status().code(), StatusCode::kInvalidArgument);
+  o.validation_ratio = 0.25;
+  EXPECT_TRUE(Evaluate(Planted(), {"ease"}, o).ok());
+  o.protocol = "recbole";
+  o.validation_ratio = 0;
+  EXPECT_EQ(Evaluate(Planted(), {"ease"}, o).status().code(), StatusCode::kInvalidArgument);
+  o.protocol = "msr-stratified";
+  o.validation_folds = 0;
+  EXPECT_EQ(Evaluate(Planted(), {"ease"}, o).status().code(), StatusCode::kInvalidArgument);
+  // Random search is allowed: the folds are a validation part.
+  o.validation_folds = 2;
+  o.search = "random";
+  o.trials = 2;
+  EXPECT_TRUE(Evaluate(Planted(), {"ease:lambda=1..100"}, o).ok());
 }
 
 TEST(EvaluationTest, RecentRowsKeepsEachCustomersNewestItems) {

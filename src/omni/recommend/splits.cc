@@ -155,6 +155,25 @@ Split MsrStratifiedSplit(const InteractionLog& log, double train_ratio, uint32_t
   return s;
 }
 
+std::vector<Split> MsrStratifiedFolds(const InteractionLog& log, int folds, uint32_t seed) {
+  std::vector<Split> out(static_cast<size_t>(std::max(folds, 0)), Split{EmptyLike(log), EmptyLike(log), EmptyLike(log)});
+  std::vector<int64_t> order(log.rows.size());
+  std::iota(order.begin(), order.end(), 0);
+  for (const auto& rows : RowsByCustomer(log, order)) {
+    if (rows.empty()) continue;
+    const int64_t n = static_cast<int64_t>(rows.size());
+    const std::vector<int64_t> perm = NumpyPermutation(n, seed);
+    for (int f = 0; f < folds; ++f) {
+      const int64_t lo = RoundHalfEven(static_cast<double>(f) * static_cast<double>(n) / folds);
+      const int64_t hi = RoundHalfEven(static_cast<double>(f + 1) * static_cast<double>(n) / folds);
+      for (int64_t p = 0; p < n; ++p) {
+        (p >= lo && p < hi ? out[f].test : out[f].train).rows.push_back(log.rows[rows[perm[p]]]);
+      }
+    }
+  }
+  return out;
+}
+
 Split RecBoleRatioSplit(const InteractionLog& log, double validation_ratio, double test_ratio, uint32_t seed) {
   Split s{EmptyLike(log), EmptyLike(log), EmptyLike(log)};
   std::vector<int64_t> order = NumpyPermutation(static_cast<int64_t>(log.rows.size()), seed);

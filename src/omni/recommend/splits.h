@@ -64,6 +64,13 @@ struct Split {
 // (Python's round: half to even) are train, the rest test.
 Split MsrStratifiedSplit(const InteractionLog& log, double train_ratio, uint32_t seed);
 
+// `folds` disjoint validation parts of the same per-customer permutation as
+// MsrStratifiedSplit: fold f is validation = the customer's permuted rows at
+// positions [round(f·n/folds), round((f+1)·n/folds)) (half to even), train
+// the rest. With folds = 4 the last fold is MsrStratifiedSplit(log, 0.75,
+// seed)'s test part exactly; every row is validation in exactly one fold.
+std::vector<Split> MsrStratifiedFolds(const InteractionLog& log, int folds, uint32_t seed);
+
 // RecBole's random ratio split (RS with group_by user, order RO): the whole
 // log is shuffled with numpy RandomState(seed).permutation, then per customer
 // (in shuffled order) validation and test get floor(ratio·n) rows each and
