@@ -99,8 +99,15 @@ class SqliteStore final : public Store {
     int64_t seq = 0;
     int64_t key = 0;
     std::string_view identities_json;
+    bool explicit_seq = true;
   };
-  Status InsertEvent(int64_t seq, int64_t key, const ingest::Event& event, std::string_view identities_json);
+  // With explicit_seq false the row is stored with a NULL seq, which SQLite
+  // turns into max(seq) + 1 by walking the table's right edge; an explicit
+  // seq costs a full B-tree search (a uniqueness check) per row instead. The
+  // first event of a batch carries its seq, which is above every stored one
+  // (the writer holds the write lock), so the rest come out as seq + 1, ...
+  Status InsertEvent(int64_t seq, int64_t key, const ingest::Event& event, std::string_view identities_json,
+                     bool explicit_seq);
   Status FlushEvents();
   void BindEvent(sqlite3_stmt* stmt, int base, const PendingEvent& pending) const;
   PendingEvent pending_[kEventsPerInsert];
