@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -109,7 +110,14 @@ class SqliteStore final : public Store {
   Status InsertEvent(int64_t seq, int64_t key, const ingest::Event& event, std::string_view identities_json,
                      bool explicit_seq);
   Status FlushEvents();
-  void BindEvent(sqlite3_stmt* stmt, int base, const PendingEvent& pending) const;
+  // What insert_events_group_'s parameters hold since its last run: which
+  // are NULL (by parameter number) and the import_id bound in each row.
+  struct GroupBindings {
+    std::bitset<kEventsPerInsert * kEventColumns + 1> is_null;  // all false: nothing known yet
+    std::array<int64_t, kEventsPerInsert> import_id{};
+  };
+  GroupBindings group_bound_;
+  void BindEvent(sqlite3_stmt* stmt, int base, const PendingEvent& pending, GroupBindings* bound);
   PendingEvent pending_[kEventsPerInsert];
   int pending_count_ = 0;
   Status InsertRejected(std::string_view source, const ingest::RejectedRecord& record,
