@@ -369,6 +369,7 @@ StatusOr<ingest::BatchResult> SqliteStore::WriteInTransaction(std::string_view s
   }
 
   pending_count_ = 0;  // nothing queued survives a failed batch
+  group_bound_.text_valid.reset();  // they point into the previous batch
   int64_t high_seq = 0;  // the highest seq ever handed out (see migrations.cc)
   {
     ResetOnExit reset(last_block_);
@@ -575,6 +576,24 @@ void SqliteStore::BindEvent(sqlite3_stmt* s, int base, const PendingEvent& p, Gr
     bound_value(i);
     BindText(s, i, text);
   };
+  // Text that often repeats in the same row slot 16 events later (channel,
+  // type, currency, an invoice's order id and country) is left bound while
+  // the value stays the same. The binding points into an earlier event of
+  // this batch (SQLITE_STATIC), which lives until Write() returns; the next
+  // batch starts with none of these (WriteInTransaction).
+  auto repeating_text_or_null = [&](int i, std::string_view text) {
+    if (bound == nullptr) return text_or_null(i, text);
+    const size_t at = static_cast<size_t>(i);
+    if (text.empty()) {
+      bound->text_valid[at] = false;
+      return null_at(i);
+    }
+    if (bound->text_valid[at] && bound->text[at] == text) return;
+    bound->text[at] = text;
+    bound->text_valid[at] = true;
+    bound_value(i);
+    BindText(s, i, text);
+  };
   auto double_or_null = [&](int i, const std::optional<double>& v) {
     if (!v) return null_at(i);
     bound_value(i);
@@ -590,17 +609,17 @@ void SqliteStore::BindEvent(sqlite3_stmt* s, int base, const PendingEvent& p, Gr
   BindText(s, base + 3, e.event_id);
   sqlite3_bind_int64(s, base + 4, e.ts_ms);
   sqlite3_bind_int(s, base + 5, e.tz_offset_min);
-  text_or_null(base + 6, e.channel);
-  text_or_null(base + 7, e.type);
+  repeating_text_or_null(base + 6, e.channel);
+  repeating_text_or_null(base + 7, e.type);
   BindText(s, base + 8, p.identities_json);
   text_or_null(base + 9, e.item_id);
   double_or_null(base + 10, e.quantity);
   double_or_null(base + 11, e.price);
-  text_or_null(base + 12, e.currency);
-  text_or_null(base + 13, e.order_id);
-  text_or_null(base + 14, e.store_id);
-  text_or_null(base + 15, e.campaign_id);
-  text_or_null(base + 16, e.properties_json);
+  repeating_text_or_null(base + 12, e.currency);
+  repeating_text_or_null(base + 13, e.order_id);
+  repeating_text_or_null(base + 14, e.store_id);
+  repeating_text_or_null(base + 15, e.campaign_id);
+  repeating_text_or_null(base + 16, e.properties_json);
   if (current_import_id_ > 0) {
     const size_t row = static_cast<size_t>(base / kEventColumns);
     if (bound == nullptr || bound->is_null[static_cast<size_t>(base + 17)] ||

@@ -113,8 +113,13 @@ class SqliteStore final : public Store {
   // What insert_events_group_'s parameters hold since its last run: which
   // are NULL (by parameter number) and the import_id bound in each row.
   struct GroupBindings {
-    std::bitset<kEventsPerInsert * kEventColumns + 1> is_null;  // all false: nothing known yet
+    static constexpr size_t kParameters = kEventsPerInsert * kEventColumns + 1;  // numbered from 1
+    std::bitset<kParameters> is_null;  // all false: nothing known yet
     std::array<int64_t, kEventsPerInsert> import_id{};
+    // Parameters bound to text[i], a view into an event of the batch being
+    // written (cleared when a batch starts).
+    std::bitset<kParameters> text_valid;
+    std::array<std::string_view, kParameters> text;
   };
   GroupBindings group_bound_;
   void BindEvent(sqlite3_stmt* stmt, int base, const PendingEvent& pending, GroupBindings* bound);
