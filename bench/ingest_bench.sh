@@ -1,14 +1,37 @@
 #!/usr/bin/env bash
 # Ingest throughput: `omni import` against the Python/pandas import a user would otherwise write
-# (bench/ingest_reference.py), same files, same machine, same run. Reports events/s, peak memory
-# and the ratio.
+# (bench/ingest_reference.py), same files, same machine, same run. Reports events/s, CPU seconds,
+# peak memory and the ratios.
 #   bash bench/ingest_bench.sh [EVENTS]        (default 2,000,000 generated events)
-# Uses ../shared/data/online-retail when present. Results: bench/out/ingest.json and a table.
+#   env: OMNI=build/apps/omni/omni  RUNS=3
+# Each input is imported RUNS times by each side, omni and the reference taking turns, and the
+# fastest run of each side is reported (its CPU seconds beside it), so a change in a shared
+# machine's load falls on both. Uses ../shared/data/online-retail when present. Results:
+# bench/out/ingest.json and a table.
+#
+# Measured 2026-11-23 on the shared 2-core machine (commit 65cf37a; `RUNS=N bash bench/ingest_bench.sh
+# 1000000`; the machine's load moved the reference by +-40% between windows, so three windows):
+#                      omni ev/s  ref ev/s  wall ratio  omni CPU s  ref CPU s  CPU ratio  load
+#   RUNS=3, JSONL        358,796    54,556       6.58        2.99      18.18       6.08   ~2.5 (at 4fa88f2)
+#   RUNS=3, JSONL        251,963    41,835       6.02        3.38      23.83       7.05   2.1-3.4
+#   RUNS=5, JSONL        388,186    38,710      10.03        4.99      25.78       5.17   1.6-2.0
+#   RUNS=3, JSONL        576,061    50,706      11.36        3.25      19.64       6.04   1.3-2.0
+#   RUNS=3, Online Ret.  365,404    95,142       3.84        1.68       5.59       3.33   ~2.5 (at 4fa88f2)
+#   RUNS=3, Online Ret.  490,414    68,970       7.11        2.03       7.73       3.81   2.1-3.4
+#   RUNS=5, Online Ret.  333,688    72,340       4.61        1.69       6.65       3.93   2.2-2.8
+#   RUNS=3, Online Ret.  624,970    82,574       7.57        1.59       6.47       4.07   1.3-2.0
+# Issue 2's target (>= 300k events/s JSONL and >= 10x the reference): JSONL events/s met in every
+# window, the 10x wall ratio in the two quietest (the CPU ratio is 5-7x: omni runs on two threads);
+# Online Retail reaches 3.8-7.6x wall, 3.3-4.1x CPU (omni ~3 us of CPU per line: SQLite's insert of
+# an 18-column row, two BLAKE2b per line for the derived event id and its dedupe key, the CSV
+# parse; the reference's pandas part is vectorised).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OMNI_EXTRA_PACKAGES="python3-pandas time" bash scripts/setup.sh
 events=${1:-2000000}
-omni=$PWD/build/apps/omni/omni
+runs=${RUNS:-3}
+omni=$(readlink -f "${OMNI:-build/apps/omni/omni}")
+[ -x "$omni" ] || { echo "no omni binary at $omni (set OMNI=...)" >&2; exit 2; }
 out=$PWD/bench/out
 work=$(mktemp -d -t omni-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -28,18 +51,37 @@ run_omni() {  # name file format
 echo "generating $events demo events..." >&2
 "$omni" --data "$work/gen" demo generate --out "$work/events.jsonl" --events "$events" \
   --customers $((events / 25)) >/dev/null
-omni_jsonl=$(run_omni jsonl "$work/events.jsonl" jsonl)
-ref_jsonl=$(/usr/bin/python3 bench/ingest_reference.py jsonl "$work/events.jsonl" "$work/ref-jsonl.db")
+
+# best NAME FILE FORMAT REFKIND: RUNS alternating runs; prints the fastest omni run's line and
+# the fastest reference run's JSON, tab-separated.
+best() {
+  local name=$1 file=$2 fmt=$3 kind=$4 o r best_o="" best_r=""
+  for ((i = 1; i <= runs; i++)); do
+    echo "$name: run $i of $runs (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+    o=$(run_omni "$name" "$file" "$fmt")
+    r=$(/usr/bin/python3 bench/ingest_reference.py "$kind" "$file" "$work/ref-$name.db")
+    best_o=$(/usr/bin/python3 -c 'import json,sys
+a, b = sys.argv[1], sys.argv[2]
+sec = lambda s: json.loads(s.rsplit(" ", 2)[0])["seconds"]
+print(b if not a or sec(b) < sec(a) else a)' "$best_o" "$o")
+    best_r=$(/usr/bin/python3 -c 'import json,sys
+a, b = sys.argv[1], sys.argv[2]
+print(b if not a or json.loads(b)["seconds"] < json.loads(a)["seconds"] else a)' "$best_r" "$r")
+  done
+  printf '%s\t%s\n' "$best_o" "$best_r"
+}
+
+IFS=$'\t' read -r omni_jsonl ref_jsonl < <(best jsonl "$work/events.jsonl" jsonl jsonl)
 
 retail=../shared/data/online-retail/online_retail.csv.gz
 omni_retail="" ref_retail=""
 if [ -f "$retail" ]; then
   zcat "$retail" >"$work/online_retail.csv"
-  omni_retail=$(run_omni retail "$work/online_retail.csv" online-retail)
-  ref_retail=$(/usr/bin/python3 bench/ingest_reference.py online-retail "$work/online_retail.csv" "$work/ref-retail.db")
+  IFS=$'\t' read -r omni_retail ref_retail < <(best retail "$work/online_retail.csv" online-retail online-retail)
 fi
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-/usr/bin/python3 - "$omni_jsonl" "$ref_jsonl" "$omni_retail" "$ref_retail" "$out/ingest.json" <<'PY'
+/usr/bin/python3 - "$omni_jsonl" "$ref_jsonl" "$omni_retail" "$ref_retail" "$out/ingest.json" "$runs" "$load_after" <<'PY'
 import json, sys
 def omni(s):
     if not s: return None
@@ -57,7 +99,8 @@ for name, o, r in (("jsonl (demo events)", omni(sys.argv[1]), json.loads(sys.arg
                  "omni_cpu_s": o["cpu_seconds"], "reference_cpu_s": r["cpu_seconds"],
                  "ratio": round(o["records_per_second"] / r["records_per_second"], 2),
                  "cpu_ratio": round(r["cpu_seconds"] / o["cpu_seconds"], 2)})
-json.dump(rows, open(sys.argv[5], "w"), indent=1)
+json.dump({"runs": int(sys.argv[6]), "load_after": sys.argv[7], "rows": rows}, open(sys.argv[5], "w"), indent=1)
+print(f"fastest of {sys.argv[6]} alternating runs per side; load average at the end: {sys.argv[7]}")
 print(f"{'input':22} {'records':>9} {'omni rec/s':>11} {'omni cpu s':>10} {'omni MiB':>9} {'ref rec/s':>10} "
       f"{'ref cpu s':>9} {'ref MiB':>8} {'ratio':>6} {'cpu ratio':>9}")
 for r in rows:

@@ -35,10 +35,51 @@ bool IsBlank(std::string_view s) {
 
 bool IsValidUtf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
 
+namespace {
+
+// Plain decimals ("6", "-2.55", "1000.0"), the usual quantity and price
+// columns, without std::from_chars: at most 15 significant digits read into
+// an integer m (exactly representable) and k <= 15 decimals, so m / 10^k is
+// one correctly rounded IEEE division of two exact doubles, the same value
+// from_chars returns (Clinger's fast path). Anything else returns false.
+bool ParsePlainDecimal(std::string_view s, double& out) {
+  static constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  size_t i = 0;
+  const bool negative = !s.empty() && s[0] == '-';
+  if (negative) ++i;
+  uint64_t m = 0;
+  int digits = 0;
+  int decimals = 0;
+  bool point = false;
+  const size_t start = i;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c >= '0' && c <= '9') {
+      m = m * 10 + static_cast<uint64_t>(c - '0');
+      if (m != 0 && ++digits > 15) return false;
+      if (point) ++decimals;
+    } else if (c == '.' && !point) {
+      point = true;
+    } else {
+      return false;
+    }
+  }
+  // At least one digit before the end, and not a lone "." or "-".
+  if (i == start || (point && i - start == 1)) return false;
+  if (decimals > 15) return false;
+  const double v = static_cast<double>(m) / kPow10[decimals];
+  out = negative ? -v : v;
+  return true;
+}
+
+}  // namespace
+
 bool ParseFiniteDouble(std::string_view s, double& out) {
   s = TrimSpaces(s);
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   if (s.empty() || s.front() == '+') return false;
+  if (ParsePlainDecimal(s, out)) return true;
   double v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v)) return false;
@@ -236,13 +277,21 @@ bool CsvFormatBase::CheckColumnCount(std::string_view record, int64_t line_no, s
 
 bool CsvFormatBase::AddIdentity(Event& event, IdentityType type, std::string_view raw, std::string_view column,
                                 std::string_view record, int64_t line_no, Batch& out) {
-  StatusOr<std::string> value = pseudonymiser_.Normalise(type, raw);
-  if (!value.ok()) {
-    Reject(out, record, line_no, RejectReason::kInvalidIdentity, column,
-           "invalid " + std::string(IdentityTypeName(type)) + ": " + value.status().message());
-    return false;
+  // Exports list a customer's rows together (an invoice's lines, a user's
+  // behaviour log), so the identifier usually repeats the previous row's:
+  // reuse its normalised (for hashed types: keyed-hash) value.
+  LastIdentity& last = last_identity_[static_cast<size_t>(type)];
+  if (!last.valid || raw != last.raw) {
+    last.valid = false;
+    if (Status st = pseudonymiser_.NormaliseTo(type, raw, last.value); !st.ok()) {
+      Reject(out, record, line_no, RejectReason::kInvalidIdentity, column,
+             "invalid " + std::string(IdentityTypeName(type)) + ": " + st.message());
+      return false;
+    }
+    last.raw.assign(raw);
+    last.valid = true;
   }
-  event.identities.push_back(Identity{type, std::move(value).value()});
+  event.identities.push_back(Identity{type, last.value});
   return true;
 }
 

@@ -94,13 +94,18 @@ class OnlineRetailFormat final : public NamedColumnCsvFormat<kColumnNames.size()
     if (price < 0) return reject(RejectReason::kNegativePrice, kUnitPrice, "UnitPrice " + DescribeValue(p) + " is negative");
 
     std::string_view date = Col(kInvoiceDate);
-    // ParseLocalTimestamp reads both "2010-12-01 08:26:00" and the workbook's "12/1/2010 8:26".
-    StatusOr<ParsedTime> t = ParseLocalTimestamp(date, 0);
-    if (!t.ok()) {
-      return reject(RejectReason::kBadTimestamp, kInvoiceDate,
-                    "InvoiceDate " + DescribeValue(date) + " is neither YYYY-MM-DD HH:MM:SS nor M/D/YYYY H:MM");
+    // An invoice's lines share one InvoiceDate: parse it once per run.
+    if (date != last_date_ || last_date_.empty()) {
+      // ParseLocalTimestamp reads both "2010-12-01 08:26:00" and the workbook's "12/1/2010 8:26".
+      StatusOr<ParsedTime> t = ParseLocalTimestamp(date, 0);
+      if (!t.ok()) {
+        return reject(RejectReason::kBadTimestamp, kInvoiceDate,
+                      "InvoiceDate " + DescribeValue(date) + " is neither YYYY-MM-DD HH:MM:SS nor M/D/YYYY H:MM");
+      }
+      last_date_.assign(date);
+      last_ts_ms_ = t->ts_ms;
     }
-    e.ts_ms = t->ts_ms;
+    e.ts_ms = last_ts_ms_;
     e.tz_offset_min = 0;
 
     std::string_view customer = Col(kCustomerId);
@@ -143,18 +148,28 @@ class OnlineRetailFormat final : public NamedColumnCsvFormat<kColumnNames.size()
     e.order_id.assign(invoice);
     e.line_no = line_no;
 
+    // Consecutive lines mostly share the country and flags: the properties
+    // text is rebuilt only when one of them changes.
     std::string_view country = Col(kCountry);
-    if (!country.empty() || guest || non_product) {
-      std::string& props = e.properties_json;
-      props.push_back('{');
-      if (!country.empty()) {
-        props += "\"country\":";
-        AppendJsonString(props, country);
+    if (!props_valid_ || country != props_country_ || guest != props_guest_ || non_product != props_non_product_) {
+      props_country_.assign(country);
+      props_guest_ = guest;
+      props_non_product_ = non_product;
+      props_valid_ = true;
+      std::string& props = props_;
+      props.clear();
+      if (!country.empty() || guest || non_product) {
+        props.push_back('{');
+        if (!country.empty()) {
+          props += "\"country\":";
+          AppendJsonString(props, country);
+        }
+        if (guest) props += props.size() > 1 ? ",\"guest\":true" : "\"guest\":true";
+        if (non_product) props += props.size() > 1 ? ",\"non_product\":true" : "\"non_product\":true";
+        props.push_back('}');
       }
-      if (guest) props += props.size() > 1 ? ",\"guest\":true" : "\"guest\":true";
-      if (non_product) props += props.size() > 1 ? ",\"non_product\":true" : "\"non_product\":true";
-      props.push_back('}');
     }
+    e.properties_json = props_;
 
     if (!non_product) UpdateItem(code, Col(kDescription), price, out);
     return true;
@@ -206,6 +221,15 @@ class OnlineRetailFormat final : public NamedColumnCsvFormat<kColumnNames.size()
 
   std::string adjustment_type_;
   std::string guest_id_;
+  // The previous line's InvoiceDate and its time (empty: none yet).
+  std::string last_date_;
+  int64_t last_ts_ms_ = 0;
+  // The previous line's properties and what they were built from.
+  bool props_valid_ = false;
+  std::string props_country_;
+  bool props_guest_ = false;
+  bool props_non_product_ = false;
+  std::string props_;
   absl::flat_hash_map<std::string, KnownItem> items_;
 };
 

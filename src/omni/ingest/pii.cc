@@ -215,6 +215,14 @@ struct Pseudonymiser::Impl {
   // std::string; reusing this one keeps them allocation-free.
   std::string lookup_key;
   std::string scratch;  // the normalised value of a hashed type, before hashing
+  // The last value hashed per type and its hash (NormaliseTo). Unlike the
+  // large caches above, one entry per type stays in L1 and costs one compare.
+  struct LastHash {
+    bool valid = false;
+    std::string normalised;
+    char hex[2 * kHashBytes];
+  };
+  std::array<LastHash, kIdentityTypeCount> last_hash;
 };
 
 namespace {
@@ -377,9 +385,15 @@ Status Pseudonymiser::NormaliseTo(IdentityType type, std::string_view raw, std::
       OMNI_RETURN_IF_ERROR(NormalisePlain(type, raw, normalised));
   }
   if (hashed) {
-    char hex[2 * kHashBytes];
-    HashHex(impl.key, type, normalised, hex);
-    out.assign(hex, sizeof(hex));
+    // A customer's events come in runs (a session, an order's lines), so the
+    // value is often the previous one of its type: reuse that hash.
+    Impl::LastHash& last = impl.last_hash[static_cast<size_t>(type)];
+    if (!last.valid || normalised != last.normalised) {
+      HashHex(impl.key, type, normalised, last.hex);
+      last.normalised.assign(normalised);
+      last.valid = true;
+    }
+    out.assign(last.hex, sizeof(last.hex));
   }
   return Status::Ok();
 }

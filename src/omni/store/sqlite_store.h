@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -100,10 +101,29 @@ class SqliteStore final : public Store {
     int64_t seq = 0;
     int64_t key = 0;
     std::string_view identities_json;
+    bool explicit_seq = true;
   };
-  Status InsertEvent(int64_t seq, int64_t key, const ingest::Event& event, std::string_view identities_json);
+  // With explicit_seq false the row is stored with a NULL seq, which SQLite
+  // turns into max(seq) + 1 by walking the table's right edge; an explicit
+  // seq costs a full B-tree search (a uniqueness check) per row instead. The
+  // first event of a batch carries its seq, which is above every stored one
+  // (the writer holds the write lock), so the rest come out as seq + 1, ...
+  Status InsertEvent(int64_t seq, int64_t key, const ingest::Event& event, std::string_view identities_json,
+                     bool explicit_seq);
   Status FlushEvents();
-  void BindEvent(sqlite3_stmt* stmt, int base, const PendingEvent& pending) const;
+  // What insert_events_group_'s parameters hold since its last run: which
+  // are NULL (by parameter number) and the import_id bound in each row.
+  struct GroupBindings {
+    static constexpr size_t kParameters = kEventsPerInsert * kEventColumns + 1;  // numbered from 1
+    std::bitset<kParameters> is_null;  // all false: nothing known yet
+    std::array<int64_t, kEventsPerInsert> import_id{};
+    // Parameters bound to text[i], a view into an event of the batch being
+    // written (cleared when a batch starts).
+    std::bitset<kParameters> text_valid;
+    std::array<std::string_view, kParameters> text;
+  };
+  GroupBindings group_bound_;
+  void BindEvent(sqlite3_stmt* stmt, int base, const PendingEvent& pending, GroupBindings* bound);
   PendingEvent pending_[kEventsPerInsert];
   int pending_count_ = 0;
   Status InsertRejected(std::string_view source, const ingest::RejectedRecord& record,

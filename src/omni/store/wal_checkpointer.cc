@@ -18,7 +18,14 @@ StatusOr<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* write
   }
   // Its own commits never happen (it only checkpoints), but a connection
   // closing last checkpoints the WAL; that stays the writer's job.
-  Status st = Exec(own, "PRAGMA wal_autocheckpoint=0", "checkpoint connection pragmas");
+  //
+  // The read: a connection only opens the WAL (and learns the file is in WAL
+  // mode) when it first reads the database. Until then
+  // sqlite3_wal_checkpoint_v2 on it returns SQLITE_OK having done nothing
+  // (log and checkpointed frames -1), so every checkpoint fell to the writer
+  // (past hard_pages) and to the writer's close.
+  Status st = Exec(own, "PRAGMA wal_autocheckpoint=0; SELECT count(*) FROM sqlite_master",
+                   "checkpoint connection pragmas");
   if (!st.ok()) {
     sqlite3_close(own);
     return st;
@@ -51,6 +58,11 @@ int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* schema, int w
     // Bound the file: the background thread is behind (or the WAL could not
     // restart because the writer never paused). Errors here are not the
     // commit's: it is already durable in the WAL; the next commit retries.
+    // checkpoint_mu_ waits out a checkpoint the thread is running: PASSIVE
+    // gives up at once when another connection holds the checkpoint lock, and
+    // only a complete checkpoint lets the writer's next transaction restart
+    // the WAL from its start.
+    std::lock_guard<std::mutex> checkpointing(c->checkpoint_mu_);
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     std::lock_guard<std::mutex> lock(c->mu_);
     ++c->writer_checkpoints_;
@@ -76,15 +88,25 @@ void WalCheckpointer::Run() {
     // PASSIVE: copies committed frames without taking the write lock, so the
     // writer's next batch is not held up; SQLITE_BUSY (a reader pinning old
     // frames) just means less was copied this time.
-    sqlite3_wal_checkpoint_v2(own_, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    int copied = 0;
+    {
+      std::lock_guard<std::mutex> checkpointing(checkpoint_mu_);
+      sqlite3_wal_checkpoint_v2(own_, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, &copied);
+    }
     lock.lock();
     ++background_checkpoints_;
+    if (copied > 0) background_frames_ += copied;
   }
 }
 
 int64_t WalCheckpointer::background_checkpoints() const {
   std::lock_guard<std::mutex> lock(mu_);
   return background_checkpoints_;
+}
+
+int64_t WalCheckpointer::background_frames() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return background_frames_;
 }
 
 int64_t WalCheckpointer::writer_checkpoints() const {

@@ -48,6 +48,10 @@ class WalCheckpointer {
 
   // Checkpoints the thread has run (tests and diagnostics).
   int64_t background_checkpoints() const;
+  // WAL frames the thread's checkpoints have copied into the database (the
+  // total "checkpointed" count each reported; frames may be counted again
+  // by later checkpoints until the WAL restarts).
+  int64_t background_frames() const;
   int64_t writer_checkpoints() const;
 
  private:
@@ -59,10 +63,12 @@ class WalCheckpointer {
   sqlite3* own_;
   WalCheckpointOptions options_;
   mutable std::mutex mu_;
+  std::mutex checkpoint_mu_;  // held through each checkpoint, the thread's and the writer's
   std::condition_variable wake_;
   bool pending_ = false;
   bool stop_ = false;
   int64_t background_checkpoints_ = 0;
+  int64_t background_frames_ = 0;
   int64_t writer_checkpoints_ = 0;
   std::thread thread_;
 };
