@@ -277,21 +277,15 @@ bool CsvFormatBase::CheckColumnCount(std::string_view record, int64_t line_no, s
 
 bool CsvFormatBase::AddIdentity(Event& event, IdentityType type, std::string_view raw, std::string_view column,
                                 std::string_view record, int64_t line_no, Batch& out) {
-  // Exports list a customer's rows together (an invoice's lines, a user's
-  // behaviour log), so the identifier usually repeats the previous row's:
-  // reuse its normalised (for hashed types: keyed-hash) value.
-  LastIdentity& last = last_identity_[static_cast<size_t>(type)];
-  if (!last.valid || raw != last.raw) {
-    last.valid = false;
-    if (Status st = pseudonymiser_.NormaliseTo(type, raw, last.value); !st.ok()) {
-      Reject(out, record, line_no, RejectReason::kInvalidIdentity, column,
-             "invalid " + std::string(IdentityTypeName(type)) + ": " + st.message());
-      return false;
-    }
-    last.raw.assign(raw);
-    last.valid = true;
+  // (A value repeating the previous row's of its type is answered from the
+  // pseudonymiser's last-value entry.)
+  std::string value;
+  if (Status st = pseudonymiser_.NormaliseTo(type, raw, value); !st.ok()) {
+    Reject(out, record, line_no, RejectReason::kInvalidIdentity, column,
+           "invalid " + std::string(IdentityTypeName(type)) + ": " + st.message());
+    return false;
   }
-  event.identities.push_back(Identity{type, last.value});
+  event.identities.push_back(Identity{type, std::move(value)});
   return true;
 }
 

@@ -128,13 +128,6 @@ class CsvFormatBase : public Format {
 
   IngestConfig config_;  // a copy: the Format may outlive the caller's config
   Pseudonymiser pseudonymiser_;
-  // AddIdentity's last raw value per type and what it normalised to.
-  struct LastIdentity {
-    bool valid = false;
-    std::string raw;
-    std::string value;
-  };
-  std::array<LastIdentity, kIdentityTypeCount> last_identity_;
   char delimiter_;
   std::vector<std::string_view> fields_;
   std::string scratch_;

@@ -215,14 +215,17 @@ struct Pseudonymiser::Impl {
   // std::string; reusing this one keeps them allocation-free.
   std::string lookup_key;
   std::string scratch;  // the normalised value of a hashed type, before hashing
-  // The last value hashed per type and its hash (NormaliseTo). Unlike the
-  // large caches above, one entry per type stays in L1 and costs one compare.
-  struct LastHash {
+  // The last raw value per type and what NormaliseTo made of it (the stored
+  // form: normalised, and keyed-hashed for hashed types). A customer's events
+  // come in runs (a session, an invoice's lines, a user's behaviour log), so
+  // the value is often the previous one of its type; unlike the large caches
+  // above, one entry per type stays in L1 and costs one compare.
+  struct LastValue {
     bool valid = false;
-    std::string normalised;
-    char hex[2 * kHashBytes];
+    std::string raw;
+    std::string stored;
   };
-  std::array<LastHash, kIdentityTypeCount> last_hash;
+  std::array<LastValue, kIdentityTypeCount> last;
 };
 
 namespace {
@@ -357,6 +360,12 @@ Status NormalisePlain(IdentityType type, std::string_view raw, std::string& out)
 
 Status Pseudonymiser::NormaliseTo(IdentityType type, std::string_view raw, std::string& out) {
   Impl& impl = *impl_;
+  Impl::LastValue& last = impl.last[static_cast<size_t>(type)];
+  if (last.valid && raw == last.raw) {
+    out.assign(last.stored);
+    return Status::Ok();
+  }
+  last.valid = false;  // until this value is done: a failure is not remembered
   const bool hashed = impl.hashed[static_cast<size_t>(type)];
   // A hashed value is normalised into a reused buffer, so `out` is written
   // (and allocated) once, with the 32 hex chars.
@@ -385,16 +394,13 @@ Status Pseudonymiser::NormaliseTo(IdentityType type, std::string_view raw, std::
       OMNI_RETURN_IF_ERROR(NormalisePlain(type, raw, normalised));
   }
   if (hashed) {
-    // A customer's events come in runs (a session, an order's lines), so the
-    // value is often the previous one of its type: reuse that hash.
-    Impl::LastHash& last = impl.last_hash[static_cast<size_t>(type)];
-    if (!last.valid || normalised != last.normalised) {
-      HashHex(impl.key, type, normalised, last.hex);
-      last.normalised.assign(normalised);
-      last.valid = true;
-    }
-    out.assign(last.hex, sizeof(last.hex));
+    char hex[2 * kHashBytes];
+    HashHex(impl.key, type, normalised, hex);
+    out.assign(hex, sizeof(hex));
   }
+  last.raw.assign(raw);
+  last.stored.assign(out);
+  last.valid = true;
   return Status::Ok();
 }
 

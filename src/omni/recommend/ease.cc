@@ -170,28 +170,21 @@ class Ease final : public Recommender {
     }
     g = llt.solve(Eigen::MatrixXd::Identity(n, n));  // P
     // B[i][j] = -P[i][j] / P[j][j]; stored row-major so x·B adds whole rows.
-    b_.assign(static_cast<size_t>(n) * n, 0.0f);
+    // B in double, in place of P, then (optionally) the filter blended in.
+    for (int64_t j = 0; j < n; ++j) {
+      const double pjj = g(j, j);
+      for (int64_t i = 0; i < n; ++i) g(i, j) = i == j ? 0.0 : -g(i, j) / pjj;
+    }
     if (low_pass_.weight > 0) {
-      // B in double (in place of P, row-major as b_), then the filter.
-      for (int64_t j = 0; j < n; ++j) {
-        const double pjj = g(j, j);
-        for (int64_t i = 0; i < n; ++i) g(i, j) = i == j ? 0.0 : -g(i, j) / pjj;
-      }
       const double b_norm = g.norm();
-      Eigen::MatrixXd w =
-          ItemLowPassFilter(train, static_cast<int>(low_pass_.components), low_pass_.alpha);
+      Eigen::MatrixXd w = ItemLowPassFilter(train, static_cast<int>(low_pass_.components), low_pass_.alpha);
       w.diagonal().setZero();
       const double w_norm = w.norm();
-      const double scale = w_norm > 0 ? low_pass_.weight * b_norm / w_norm : 0.0;
-      for (int64_t i = 0; i < n; ++i) {
-        for (int64_t j = 0; j < n; ++j) b_[i * n + j] = static_cast<float>(g(i, j) + scale * w(i, j));
-      }
-    } else {
-      for (int64_t i = 0; i < n; ++i) {
-        for (int64_t j = 0; j < n; ++j) {
-          b_[i * n + j] = i == j ? 0.0f : static_cast<float>(-g(i, j) / g(j, j));
-        }
-      }
+      if (w_norm > 0) g.noalias() += (low_pass_.weight * b_norm / w_norm) * w;
+    }
+    b_.resize(static_cast<size_t>(n) * n);
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < n; ++j) b_[i * n + j] = static_cast<float>(g(i, j));
     }
     items_ = static_cast<int32_t>(n);
     return Status::Ok();
@@ -268,21 +261,16 @@ class Ease final : public Recommender {
   Status Load(const std::string& path) override {
     OMNI_ASSIGN_OR_RETURN(ArtefactReader r, ArtefactReader::Open(path, "ease"));
     OMNI_ASSIGN_OR_RETURN(lambda_, r.Double("lambda"));
-    if (auto stored = Spec::Parse(r.spec()); stored.ok()) {
-      StatusOr<double> dropout = stored->GetDouble("dropout", 0.0, 0.0, 0.99);
-      dropout_ = dropout.ok() ? *dropout : 0.0;
-      // Only spec() reads these after loading (B already holds their effect).
-      StatusOr<double> sw = stored->GetDouble("session_weight", 0.0, 0.0, 1e6);
-      session_weight_ = sw.ok() ? *sw : 0.0;
-      StatusOr<double> ss = stored->GetDouble("session_seconds", 600.0, 1e-3, 1e9);
-      session_seconds_ = ss.ok() ? *ss : 600.0;
-      StatusOr<double> lw = stored->GetDouble("lowpass_weight", 0.0, 0.0, 1e6);
-      low_pass_.weight = lw.ok() ? *lw : 0.0;
-      StatusOr<int64_t> lk = stored->GetInt("lowpass_k", 64, 0, int64_t{1} << 31);
-      low_pass_.components = lk.ok() ? *lk : 64;
-      StatusOr<double> la = stored->GetDouble("lowpass_alpha", 10.0, 0.0, 1e12);
-      low_pass_.alpha = la.ok() ? *la : 10.0;
-    }
+    // The other hyper-parameters come back from the stored spec, read by the
+    // same factory (defaults and ranges in one place). Only spec() reads them
+    // after loading: B already holds their effect.
+    OMNI_ASSIGN_OR_RETURN(Spec stored, Spec::Parse(r.spec()));
+    OMNI_ASSIGN_OR_RETURN(std::unique_ptr<Recommender> fresh, MakeEase(stored));
+    const auto& params = static_cast<const Ease&>(*fresh);
+    dropout_ = params.dropout_;
+    session_weight_ = params.session_weight_;
+    session_seconds_ = params.session_seconds_;
+    low_pass_ = params.low_pass_;
     OMNI_ASSIGN_OR_RETURN(int64_t items, r.Int("items"));
     OMNI_ASSIGN_OR_RETURN(b_, r.Floats("b"));
     if (items < 0 || b_.size() != static_cast<size_t>(items) * items) {
