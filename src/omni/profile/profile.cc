@@ -5,7 +5,6 @@
 
 #include <simdjson.h>
 
-#include "omni/common/json_writer.h"
 
 namespace omni::profile {
 
@@ -22,18 +21,10 @@ const ConsentState* Profile::ConsentFor(std::string_view channel) const {
   return nullptr;
 }
 
-namespace {
-
-// Shares are derived values shown as percentages: four decimals are plenty.
-// They are stored as whole basis points (share × 10⁴, rounded), which reads
-// back as exactly std::round(share * 1e4) / 1e4.
-int64_t BasisPoints(double share) { return static_cast<int64_t>(std::llround(share * 1e4)); }
-
-}  // namespace
-
-// Version 2, positional: the detail is a third of the profiles table's bytes
-// written at every build, so names are written once per entry and keys once
-// per list.
+// Versions 1 and 2 of the detail were JSON; version 3 is binary
+// (profile_detail.h). The JSON ones are still read: stores built by an older
+// omni keep working until their next build.
+//   version 2, positional:
 //   {"v":2,
 //    "ch":[[channel, events, event_share_bp] or
 //          [channel, events, event_share_bp, orders, monetary, last_purchase_ms, recency_days, order_share_bp]],
@@ -41,46 +32,7 @@ int64_t BasisPoints(double share) { return static_cast<int64_t>(std::llround(sha
 //    "w":[browse_without_buy × 3, cart_abandon × 3],
 //    "co":[[channel, granted 0/1, ts_ms]],
 //    "rs":[newest seq, then each older seq as its distance to the one before]}
-// Version 1 (named keys, shares as decimals) is still read: stores built by
-// an older omni keep working until their next build.
-std::string ProfileDetailJson(const Profile& p) {
-  JsonWriter w;
-  w.BeginObject().Key("v").Int(2);
-  w.Key("ch").BeginArray();
-  for (const ChannelActivity& c : p.channels) {
-    w.BeginArray().String(c.channel).Int(c.events).Int(BasisPoints(c.event_share));
-    // Purchase fields only for channels with purchases or refunds.
-    if (c.orders > 0 || c.monetary != 0 || c.last_purchase_ms != 0) {
-      w.Int(c.orders).Double(c.monetary).Int(c.last_purchase_ms).Double(c.recency_days);
-      w.Int(BasisPoints(c.order_share));
-    }
-    w.EndArray();
-  }
-  w.EndArray();
-  auto affinities = [&](std::string_view key, const std::vector<Affinity>& list) {
-    w.Key(key).BeginArray();
-    for (const Affinity& a : list) w.BeginArray().String(a.name).Double(a.weight).Int(BasisPoints(a.share)).EndArray();
-    w.EndArray();
-  };
-  affinities("cat", p.categories);
-  affinities("br", p.brands);
-  w.Key("w").BeginArray();
-  for (int64_t n : p.browse_without_buy) w.Int(n);
-  for (int64_t n : p.cart_abandon) w.Int(n);
-  w.EndArray();
-  w.Key("co").BeginArray();
-  for (const ConsentState& c : p.consent) {
-    w.BeginArray().String(c.channel).Int(c.granted ? 1 : 0).Int(c.ts_ms).EndArray();
-  }
-  w.EndArray();
-  w.Key("rs").BeginArray();
-  for (size_t i = 0; i < p.recent_event_seqs.size(); ++i) {
-    w.Int(i == 0 ? p.recent_event_seqs[0] : p.recent_event_seqs[i - 1] - p.recent_event_seqs[i]);
-  }
-  w.EndArray();
-  w.EndObject();
-  return w.Take();
-}
+//   version 1: named keys, shares as decimals.
 
 namespace {
 

@@ -128,12 +128,10 @@ struct Profile {
   std::vector<int64_t> recent_event_seqs;
 };
 
-// The maps and lists of a profile as one compact JSON object (the `detail`
-// column of the profiles table): channels, categories, brands, windows,
-// consent, recent_event_seqs. Scalars live in their own columns.
-std::string ProfileDetailJson(const Profile& profile);
-// Fills the same fields back from that text. InvalidArgument for text that
-// is not such an object.
+// The maps and lists of a profile (channels, categories, brands, windows,
+// consent, recent_event_seqs) from a JSON `detail` as omni wrote it before
+// version 3 (profile_detail.h). InvalidArgument for text that is not such an
+// object.
 Status ParseProfileDetailJson(std::string_view json, Profile& profile);
 
 }  // namespace omni::profile

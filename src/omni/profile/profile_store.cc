@@ -14,6 +14,9 @@
 #include <spdlog/spdlog.h>
 #include <time.h>
 
+#include <absl/container/flat_hash_map.h>
+
+#include "omni/profile/profile_detail.h"
 #include "omni/store/sqlite_sql.h"
 
 namespace omni::profile {
@@ -38,6 +41,10 @@ const std::vector<std::string>& Migrations() {
       "CREATE TABLE segments("
       "name TEXT PRIMARY KEY, expression TEXT NOT NULL, description TEXT NOT NULL, "
       "created_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL)",
+      // Channel, category and brand names that binary details (version 3,
+      // profile_detail.h) refer to by id. Ids are never reused or renumbered,
+      // so a reader's copy stays right while later builds add names.
+      "CREATE TABLE profile_names(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
   };
   return kSteps;
 }
@@ -67,7 +74,9 @@ RfmGroup GroupNamed(std::string_view name) {
   return RfmGroup::kNone;
 }
 
-Status ReadProfile(const store::SqlRow& r, Profile& p) {
+// The scalar columns of a profiles row; the detail (column 26) is read by
+// ProfileStore::ReadProfile, which holds the names it refers to.
+void ReadScalars(const store::SqlRow& r, Profile& p) {
   p.customer_key = std::string(r.Text(0));
   p.first_seen_ms = r.Int(1);
   p.last_seen_ms = r.Int(2);
@@ -93,15 +102,12 @@ Status ReadProfile(const store::SqlRow& r, Profile& p) {
   p.expected_purchases_90d = RealOrNan(r, 23);
   p.p_alive = RealOrNan(r, 24);
   p.clv_12m = RealOrNan(r, 25);
-  Status st = ParseProfileDetailJson(r.Text(26), p);
-  if (!st.ok()) return InvalidArgument("profile " + p.customer_key + ": " + st.message());
-  return Status::Ok();
 }
 
 using Row = std::vector<store::SqlValue>;
 
 // The profiles row of one profile, in kColumns order.
-Row EncodeProfile(const Profile& p) {
+Row EncodeProfile(const Profile& p, absl::FunctionRef<int64_t(std::string_view)> name_id) {
   Row params(27);
   params[0] = p.customer_key;
   params[1] = p.first_seen_ms;
@@ -129,7 +135,9 @@ Row EncodeProfile(const Profile& p) {
   params[23] = Real(p.expected_purchases_90d);
   params[24] = Real(p.p_alive);
   params[25] = Real(p.clv_12m);
-  params[26] = ProfileDetailJson(p);
+  store::SqlBlob detail;
+  EncodeProfileDetail(p, name_id, detail.bytes);
+  params[26] = std::move(detail);
   return params;
 }
 
@@ -199,8 +207,46 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info, int64_t c
     bool stop = false;         // a side failed: stop everything
     std::atomic<int64_t> produce_cpu_us{0};
     const double insert_cpu_start = ThreadCpuSeconds();
+    // Names the details refer to (profile_names): the table's ids, and new
+    // names numbered on first use by whichever producer meets them; this
+    // thread stores those with the rows, in the same transaction. Each
+    // producer keeps its own copy of the ids it has used, so the shared map
+    // is locked once per name and thread, not per profile.
+    struct Names {
+      std::mutex mu;
+      absl::flat_hash_map<std::string, int64_t> ids;
+      int64_t next = 0;
+      std::vector<std::pair<int64_t, std::string>> fresh;  // numbered, not stored yet
+    } names;
+    OMNI_RETURN_IF_ERROR(sql_->Query("SELECT id, name FROM profile_names", {}, [&](const store::SqlRow& r) {
+      names.ids.emplace(std::string(r.Text(1)), r.Int(0));
+      names.next = std::max(names.next, r.Int(0) + 1);
+      return true;
+    }));
+    auto store_fresh_names = [&]() -> Status {
+      std::vector<std::pair<int64_t, std::string>> fresh;
+      {
+        std::lock_guard lock(names.mu);
+        fresh.swap(names.fresh);
+      }
+      for (auto& [id, name] : fresh) {
+        OMNI_RETURN_IF_ERROR(
+            sql_->Execute("INSERT INTO profile_names(id, name) VALUES (?, ?)", {id, std::move(name)}).status());
+      }
+      return Status::Ok();
+    };
     auto producer = [&] {
       const double cpu_start = ThreadCpuSeconds();
+      absl::flat_hash_map<std::string, int64_t> known;  // this thread's copy
+      auto name_id = [&](std::string_view name) -> int64_t {
+        // (absl's own string_view: Debian's absl does not alias std's.)
+        if (auto it = known.find(absl::string_view(name.data(), name.size())); it != known.end()) return it->second;
+        std::lock_guard lock(names.mu);
+        auto [it, added] = names.ids.try_emplace(std::string(name), names.next);
+        if (added) names.fresh.emplace_back(names.next++, std::string(name));
+        known.emplace(std::string(name), it->second);
+        return it->second;
+      };
       for (;;) {
         int64_t part = 0;
         {
@@ -225,7 +271,7 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info, int64_t c
           return true;
         };
         Status st = produce_chunk(part, [&](const Profile& p) -> Status {
-          batch.push_back(EncodeProfile(p));
+          batch.push_back(EncodeProfile(p, name_id));
           if (batch.size() == kBatchRows && !hand_over()) return Internal("profile write stopped");
           return Status::Ok();
         });
@@ -268,6 +314,7 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info, int64_t c
         if (!write_status.ok()) break;
         ++info.customers;
       }
+      if (write_status.ok()) write_status = store_fresh_names();
     }
     {
       std::lock_guard lock(mu);
@@ -278,6 +325,7 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info, int64_t c
     spdlog::debug("profiles: assembled and encoded in {:.2f} s CPU on {} thread(s), inserted in {:.2f} s CPU",
                   static_cast<double>(produce_cpu_us.load()) * 1e-6, threads, ThreadCpuSeconds() - insert_cpu_start);
     OMNI_RETURN_IF_ERROR(write_status);
+    OMNI_RETURN_IF_ERROR(store_fresh_names());  // what the last batches named
     // Only the latest build's row matters; older ones are kept as a history.
     OMNI_RETURN_IF_ERROR(sql_->Execute("INSERT INTO profile_builds(as_of_ms, built_at_ms, customers, buyers, "
                                        "events_used, last_seq, clv) VALUES (?,?,?,?,?,?,?)",
@@ -293,6 +341,36 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info, int64_t c
   }));
   spdlog::debug("profiles: committed in {:.2f} s", since(body_end));
   return build_id;
+}
+
+Status ProfileStore::LoadNames() {
+  names_.clear();
+  return sql_->Query("SELECT id, name FROM profile_names", {}, [&](const store::SqlRow& r) {
+    const int64_t id = r.Int(0);
+    if (id >= 0 && id < (int64_t{1} << 24)) {  // ids are dense from 0; a wild one is not a vector size
+      if (static_cast<size_t>(id) >= names_.size()) names_.resize(static_cast<size_t>(id) + 1);
+      names_[static_cast<size_t>(id)] = std::string(r.Text(1));
+    }
+    return true;
+  });
+}
+
+Status ProfileStore::ReadProfile(const store::SqlRow& r, Profile& p) {
+  ReadScalars(r, p);
+  const std::string_view detail = r.Text(26);
+  Status st;
+  if (IsBinaryProfileDetail(detail)) {
+    int64_t missing = -1;
+    st = DecodeProfileDetail(detail, names_, p, &missing);
+    if (st.code() == StatusCode::kNotFound) {  // names added by a build after our copy
+      OMNI_RETURN_IF_ERROR(LoadNames());
+      st = DecodeProfileDetail(detail, names_, p);
+    }
+  } else {
+    st = ParseProfileDetailJson(detail, p);  // written by an older omni
+  }
+  if (!st.ok()) return InvalidArgument("profile " + p.customer_key + ": " + st.message());
+  return Status::Ok();
 }
 
 StatusOr<std::optional<Profile>> ProfileStore::GetProfile(std::string_view customer_key) {

@@ -1,6 +1,7 @@
 // Where profiles live: the `profiles` table (one row per customer key;
 // scalar fields in their own columns so SQL and the dashboard can filter and
-// sort on them, the maps and lists in a JSON `detail` column) and the
+// sort on them, the maps and lists in a binary `detail` column,
+// profile_detail.h, whose names live in `profile_names`) and the
 // `profile_builds` table (when, as of when, with which CLV parameters).
 // Tables of the "profile" module, in the store's database through store::Sql.
 //
@@ -15,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "omni/common/status.h"
 #include "omni/profile/profile.h"
@@ -76,7 +78,13 @@ class ProfileStore {
 
  private:
   explicit ProfileStore(std::unique_ptr<store::Sql> sql) : sql_(std::move(sql)) {}
+  // A profiles row (every column of kColumns) into `p`.
+  Status ReadProfile(const store::SqlRow& r, Profile& p);
+  // (Re)reads profile_names: details name channels, categories and brands by id.
+  Status LoadNames();
+
   std::unique_ptr<store::Sql> sql_;
+  std::vector<std::string> names_;  // profile_names: id -> name, loaded when a detail needs one
 };
 
 }  // namespace omni::profile

@@ -1,11 +1,13 @@
 #include "omni/profile/profile_store.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "omni/profile/profile_detail.h"
 #include "omni/profile/testdata/temp_dir.h"
 
 namespace omni::profile {
@@ -99,8 +101,22 @@ TEST(ProfileStoreTest, RoundTripsEveryField) {
   EXPECT_FALSE((*store)->GetProfile("C9")->has_value());
 }
 
-// Profiles written by an older omni (detail version 1: named keys, shares as
-// decimals) stay readable until the next build rewrites them.
+// The detail's bytes with names numbered in order of use: equal for two
+// profiles exactly when their stored details are.
+std::string Detail(const Profile& p) {
+  std::vector<std::string> names;
+  std::string out;
+  EncodeProfileDetail(p, [&](std::string_view name) {
+    auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end()) it = names.insert(names.end(), std::string(name));
+    return static_cast<int64_t>(it - names.begin());
+  }, out);
+  return out;
+}
+
+// Profiles written by an older omni (JSON details: version 1 with named keys
+// and shares as decimals, version 2 positional) stay readable until the next
+// build, and read back as the profile the current format stores.
 TEST(ProfileStoreTest, ReadsTheDetailAnOlderBuildWrote) {
   const std::string v1 =
       R"({"channels":[{"channel":"store","events":4,"event_share":0.5714,"orders":2,"monetary":99.5,)"
@@ -108,16 +124,100 @@ TEST(ProfileStoreTest, ReadsTheDetailAnOlderBuildWrote) {
       R"("categories":[{"name":"服饰 > 女装 > 连衣裙","weight":5,"share":0.5}],"brands":[{"name":"优衣库","weight":3,"share":1}],)"
       R"("browse_without_buy":[0,0,4],"cart_abandon":[0,1,0],"consent":[{"channel":"sms","granted":true,"ts_ms":1234}],)"
       R"("recent":[9,8,5]})";
+  const std::string v2 =
+      R"({"v":2,"ch":[["store",4,5714,2,99.5,1900,3,10000],["web",3,4286]],"cat":[["服饰 > 女装 > 连衣裙",5,5000]],)"
+      R"("br":[["优衣库",3,10000]],"w":[0,0,4,0,1,0],"co":[["sms",1,1234]],"rs":[9,1,3]})";
+  for (const std::string& json : {v1, v2}) {
+    Profile old;
+    ASSERT_TRUE(ParseProfileDetailJson(json, old).ok()) << json;
+    EXPECT_EQ(Detail(old), Detail(Sample("C1"))) << json;
+    EXPECT_EQ(old.channels[1].order_share, 0);
+    EXPECT_TRUE(std::isnan(old.channels[1].recency_days));
+    EXPECT_THAT(old.recent_event_seqs, ::testing::ElementsAre(9, 8, 5));
+  }
   Profile old;
-  ASSERT_TRUE(ParseProfileDetailJson(v1, old).ok());
-  // Read back, it is the same profile the current format writes for Sample().
-  Profile current;
-  ASSERT_TRUE(ParseProfileDetailJson(ProfileDetailJson(Sample("C1")), current).ok());
-  EXPECT_EQ(ProfileDetailJson(old), ProfileDetailJson(current));
-  EXPECT_EQ(old.channels[1].order_share, 0);
-  EXPECT_TRUE(std::isnan(old.channels[1].recency_days));
-  EXPECT_THAT(old.recent_event_seqs, ::testing::ElementsAre(9, 8, 5));
   EXPECT_FALSE(ParseProfileDetailJson("[1,2]", old).ok());
+
+  // Through the store: a row an older build left is read back whole.
+  testing::TempDir dir("profile-old-detail");
+  auto store = ProfileStore::Open(dir.str());
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->ReplaceProfiles({}, [&](const ProfileStore::ProfileWriter& w) {
+    return w(Sample("C1"));
+  }).ok());
+  ASSERT_TRUE((*store)->sql().Execute("UPDATE profiles SET detail = ?", {v2}).ok());
+  auto read = (*store)->GetProfile("C1");
+  ASSERT_TRUE(read.ok() && read->has_value()) << read.status().message();
+  EXPECT_EQ(Detail(**read), Detail(Sample("C1")));
+}
+
+// The binary detail gives back exactly what was stored: reals of every kind
+// (integers, hundredths, others, NaN, negatives), large seqs, many names.
+TEST(ProfileStoreTest, TheBinaryDetailGivesBackEveryValueExactly) {
+  Profile p = Sample("C1");
+  p.channels[0].monetary = 1234567.89;
+  p.channels[1].monetary = -0.1 + 0.3;  // not a whole number of hundredths
+  p.channels[1].orders = 1;
+  p.channels[1].last_purchase_ms = 1767167805123;
+  p.categories.push_back(Affinity{"食品 > 零食", 2.5e-7, 0.00004});
+  p.brands.push_back(Affinity{"Nike 耐克", -3, 0});
+  p.recent_event_seqs = {int64_t{1} << 40, 7, 3, 9};  // not descending: deltas may be negative
+  std::vector<std::string> names;
+  std::string bytes;
+  EncodeProfileDetail(p, [&](std::string_view name) {
+    names.emplace_back(name);
+    return static_cast<int64_t>(names.size() - 1);
+  }, bytes);
+  EXPECT_TRUE(IsBinaryProfileDetail(bytes));
+  Profile back;
+  ASSERT_TRUE(DecodeProfileDetail(bytes, names, back).ok());
+  ASSERT_EQ(back.channels.size(), 2u);
+  EXPECT_EQ(back.channels[0].monetary, 1234567.89);
+  EXPECT_EQ(back.channels[1].monetary, -0.1 + 0.3);
+  EXPECT_EQ(back.channels[1].last_purchase_ms, 1767167805123);
+  EXPECT_TRUE(std::isnan(back.channels[1].recency_days) == std::isnan(p.channels[1].recency_days));
+  EXPECT_EQ(back.categories[1].name, "食品 > 零食");
+  EXPECT_EQ(back.categories[1].weight, 2.5e-7);
+  EXPECT_EQ(back.brands[1].name, "Nike 耐克");
+  EXPECT_EQ(back.brands[1].weight, -3);
+  EXPECT_EQ(back.recent_event_seqs, p.recent_event_seqs);
+  EXPECT_EQ(back.consent[0].channel, "sms");
+  EXPECT_TRUE(back.consent[0].granted);
+  EXPECT_EQ(Detail(back), Detail(p));
+  // Names the caller's copy lacks, and damaged bytes, are errors, not guesses.
+  int64_t missing = -1;
+  EXPECT_EQ(DecodeProfileDetail(bytes, std::span(names).first(2), back, &missing).code(), StatusCode::kNotFound);
+  EXPECT_EQ(missing, 2);
+  EXPECT_EQ(DecodeProfileDetail(bytes.substr(0, bytes.size() - 1), names, back).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeProfileDetail(bytes + "x", names, back).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeProfileDetail(std::string("\x03\xff\xff\xff\xff\x0f"), names, back).code(),
+            StatusCode::kInvalidArgument);
+}
+
+// Names are stored once and keep their ids: a reader opened before a later
+// build, which adds names, still reads that build's profiles right.
+TEST(ProfileStoreTest, AReaderOpenedBeforeABuildThatAddsNamesReadsItRight) {
+  testing::TempDir dir("profile-names");
+  auto writer = ProfileStore::Open(dir.str());
+  auto reader = ProfileStore::Open(dir.str());
+  ASSERT_TRUE(writer.ok() && reader.ok());
+  ASSERT_TRUE((*writer)->ReplaceProfiles({}, [&](const ProfileStore::ProfileWriter& w) {
+    return w(Sample("C1"));
+  }).ok());
+  ASSERT_TRUE((*reader)->GetProfile("C1").ok());  // the reader now holds the first build's names
+  Profile p = Sample("C1");
+  p.categories.insert(p.categories.begin(), Affinity{"家居 > 厨房 > 锅具", 9, 0.6});
+  ASSERT_TRUE((*writer)->ReplaceProfiles({}, [&](const ProfileStore::ProfileWriter& w) { return w(p); }).ok());
+  auto read = (*reader)->GetProfile("C1");
+  ASSERT_TRUE(read.ok() && read->has_value()) << read.status().message();
+  EXPECT_EQ(Detail(**read), Detail(p));
+  int64_t names = 0;
+  ASSERT_TRUE((*writer)->sql().Query("SELECT count(*) FROM profile_names", {}, [&](const store::SqlRow& r) {
+    names = r.Int(0);
+    return false;
+  }).ok());
+  EXPECT_EQ(names, 6);  // store, web, 连衣裙, 优衣库, sms, 锅具: each once
 }
 
 TEST(ProfileStoreTest, ABuildReplacesThePreviousOneAndAFailedBuildKeepsIt) {

@@ -20,8 +20,14 @@
 
 namespace omni::store {
 
-// NULL, integer, real or text (UTF-8; also used for blobs of bytes).
-using SqlValue = std::variant<std::monostate, int64_t, double, std::string>;
+// Bytes stored as a BLOB (not text: no encoding, and tools show them as bytes).
+struct SqlBlob {
+  std::string bytes;
+};
+
+// NULL, integer, real, text (UTF-8) or blob. A blob reads back through
+// SqlRow::Text as its bytes.
+using SqlValue = std::variant<std::monostate, int64_t, double, std::string, SqlBlob>;
 
 // One result row; valid only inside the Query() callback.
 class SqlRow {

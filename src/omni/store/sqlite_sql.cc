@@ -118,7 +118,7 @@ class SqliteSql final : public Sql {
 
  private:
   StatusOr<sqlite3_stmt*> Bind(std::string_view sql, const std::vector<SqlValue>& params) {
-    auto it = cache_.find(std::string(sql));
+    auto it = cache_.find(sql);  // no copy of the text per call: inserts run it per row
     sqlite3_stmt* s = nullptr;
     if (it == cache_.end()) {
       int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s,
@@ -142,17 +142,25 @@ class SqliteSql final : public Sql {
         sqlite3_bind_int64(s, idx, *n);
       } else if (auto* d = std::get_if<double>(&v)) {
         sqlite3_bind_double(s, idx, *d);
+      } else if (auto* t = std::get_if<std::string>(&v)) {
+        // STATIC (no copy): Execute and Query step and reset the statement
+        // before they return, while `params` is alive, and every later use
+        // binds every parameter again first.
+        sqlite3_bind_text(s, idx, t->data(), static_cast<int>(t->size()), SQLITE_STATIC);
       } else {
-        const std::string& t = std::get<std::string>(v);
-        // TRANSIENT: the params vector may die before the statement is reset.
-        sqlite3_bind_text(s, idx, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
+        const std::string& b = std::get<SqlBlob>(v).bytes;
+        sqlite3_bind_blob(s, idx, b.data(), static_cast<int>(b.size()), SQLITE_STATIC);
       }
     }
     return s;
   }
 
   sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, sqlite3_stmt*, TextHash, std::equal_to<>> cache_;
   bool in_transaction_ = false;
 };
 
