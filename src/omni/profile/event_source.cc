@@ -44,6 +44,8 @@ ColumnAttribution::ColumnAttribution(const store::EventColumns& columns,
   other.join();
 }
 
+constexpr int64_t kPrefetchAhead = 16;  // events
+
 struct AttributedBlocks::State {
   std::vector<std::vector<int32_t>> customer;
   std::vector<std::vector<uint8_t>> identified;
@@ -68,6 +70,9 @@ AttributedBlocks::AttributedBlocks(const store::EventColumns& columns, const Col
       customer.resize(static_cast<size_t>(b.rows));
       identified.resize(static_cast<size_t>(b.rows));
       for (int64_t r = 0; r < b.rows; ++r) {
+        // The identifier table is megabytes and each event's ids are
+        // scattered in it: ask for a later event's entries now.
+        if (r + kPrefetchAhead < b.rows) attribution.Prefetch(b, r + kPrefetchAhead);
         bool strong = false;
         customer[static_cast<size_t>(r)] = attribution.CustomerOf(b, r, &strong);
         identified[static_cast<size_t>(r)] = strong ? 1 : 0;

@@ -49,6 +49,9 @@ class ColumnAttribution {
     *identified = strong;
     return best;
   }
+  void Prefetch(const store::EventColumnBlock& block, int64_t row) const {
+    for (const int32_t id : block.IdentitiesOf(row)) __builtin_prefetch(&entries_[static_cast<size_t>(id)]);
+  }
 
  private:
   struct Entry {

@@ -228,6 +228,23 @@ struct ProfileBuilder::State {
 
   template <typename Source>
   void Add(int64_t seq, const Source& e, Partial& out);
+
+  // Asks the memory for customer c's per-customer state a few events before
+  // Add needs it. The customers of consecutive events are scattered over
+  // arrays of tens of megabytes, so without this each event waits for three
+  // cache misses in turn; with it the misses of several events overlap.
+  void Prefetch(int32_t c) const {
+    if (c < 0 || c >= n) return;
+    const auto cu = static_cast<size_t>(c);
+    __builtin_prefetch(&acc[cu], 1);
+    __builtin_prefetch(&channel_events[cu * channel_stride], 1);
+    if (k_recent > 0) {
+      const uint32_t* row = &recent[cu * static_cast<size_t>(k_recent)];
+      __builtin_prefetch(row, 1);
+      __builtin_prefetch(row + std::min(k_recent - 1, 16), 1);
+    }
+  }
+  static constexpr int64_t kPrefetchAhead = 12;  // events
   void SortByCustomer();
   void ComputeRfm();
   void ComputeClv();
@@ -395,6 +412,7 @@ void ProfileBuilder::AddEvents(const store::EventColumns& columns) {
       const store::EventColumnBlock& b = blocks[k];
       const AttributedBlocks::Rows customers = attributed.Block(k);
       for (int64_t row = 0; row < b.rows; ++row) {
+        if (row + State::kPrefetchAhead < b.rows) s.Prefetch(customers.customer[row + State::kPrefetchAhead]);
         s.Add(b.seq[row], ColumnSource<EventKind>(columns, b, row, customers, maps), own);
       }
     }
@@ -423,6 +441,10 @@ void ProfileBuilder::AddEvents(const store::EventColumns& columns) {
       const store::EventColumnBlock& b = blocks[k];
       const AttributedBlocks::Rows customers = attributed.Block(k);
       for (int64_t row = 0; row < b.rows; ++row) {
+        if (row + State::kPrefetchAhead < b.rows) {
+          const int32_t ahead = customers.customer[row + State::kPrefetchAhead];
+          if ((ahead >= 0 && ahead < half) != upper) s.Prefetch(ahead);
+        }
         const int32_t c = customers.customer[row];
         if ((c >= 0 && c < half) == upper) continue;
         s.Add(b.seq[row], ColumnSource<EventKind>(columns, b, row, customers, maps), out);
