@@ -172,6 +172,7 @@ StatusOr<ProfileBuildOutcome> ComputeProfiles(const Context& ctx, const BuildFla
   OMNI_ASSIGN_OR_RETURN(identity::IdentityConfig id_config, identity::LoadIdentityConfig(ctx.data_dir));
   OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, store::Store::OpenSqlite(ctx.data_dir));
   OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::Sql> id_sql, store::OpenSqliteSql(ctx.data_dir));
+  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::Sql> id_sql_half, store::OpenSqliteSql(ctx.data_dir));
 
   // Identity first, so the events imported since the last run have customers.
   auto t = std::chrono::steady_clock::now();
@@ -185,7 +186,13 @@ StatusOr<ProfileBuildOutcome> ComputeProfiles(const Context& ctx, const BuildFla
   using Directory = std::unique_ptr<identity::CustomerDirectory>;
   std::future<StatusOr<Directory>> loading = std::async(
       std::launch::async, [&, directory_start = std::chrono::steady_clock::now()]() -> StatusOr<Directory> {
-        auto loaded = identity::LoadDirectory(*id_sql, id_config);
+        // Events are attributed through the snapshot's identifiers
+        // (profile::ColumnAttribution), so the value maps behind CustomerOf,
+        // most of a load, are built only for --export-events.
+        identity::DirectoryOptions directory_options;
+        directory_options.value_index = !flags.export_events.empty();
+        directory_options.second_connection = id_sql_half.get();
+        auto loaded = identity::LoadDirectory(*id_sql, id_config, directory_options);
         directory_s = Seconds(directory_start);
         return loaded;
       });

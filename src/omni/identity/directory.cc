@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <limits>
 #include <thread>
 
 #include "omni/identity/identifier.h"
@@ -36,6 +38,7 @@ class MemoryDirectory final : public CustomerDirectory {
   }
 
   std::optional<int32_t> CustomerOf(const ingest::Identity& identity) const override {
+    OMNI_CHECK(value_index_);  // loaded without (DirectoryOptions::value_index)
     const auto& index = index_[static_cast<size_t>(identity.type)];
     auto it = index.find(std::string_view(identity.value));
     if (it == index.end()) return std::nullopt;
@@ -70,35 +73,110 @@ class MemoryDirectory final : public CustomerDirectory {
     return out;
   }
 
-  Status Load(store::Sql& sql, const IdentityConfig& config) {
+  int32_t identifier_count() const override { return static_cast<int32_t>(type_.size()); }
+
+  IdentifierEntry identifier(int32_t i) const override {
+    const auto k = static_cast<size_t>(i);
+    OMNI_CHECK(k < type_.size());
+    return {type_[k], Value(i), first_seq_[k], customer_[k]};
+  }
+
+  Status Load(store::Sql& sql, const IdentityConfig& config, const DirectoryOptions& options) {
+    value_index_ = options.value_index;
     for (int t = 0; t < kIdentityTypeCount; ++t) {
       rank_[static_cast<size_t>(t)] = config.Rank(static_cast<IdentityType>(t));
     }
     // Rows first (values appended to one buffer), maps after: the buffer
     // must stop growing before views into it are taken.
-    std::vector<int64_t> number_of;  // per identifier: its customer's key number
-    std::vector<size_t> value_end;
-    Status row_error;
-    OMNI_RETURN_IF_ERROR(
-        sql.Query("SELECT type, value, customer_key FROM identifiers WHERE customer_key IS NOT NULL", {},
-                  [&](const store::SqlRow& row) {
-                    auto type = ingest::ParseIdentityType(row.Text(0));
-                    auto number = ParseCustomerKey(row.Text(2));
-                    if (!type || !number) {
-                      row_error = Internal("identity: malformed identifiers row (type or customer_key)");
-                      return false;
-                    }
-                    type_.push_back(*type);
-                    number_of.push_back(*number);
-                    text_.append(row.Text(1));
-                    value_end.push_back(text_.size());
-                    return true;
-                  }));
-    OMNI_RETURN_IF_ERROR(row_error);
-    const size_t n = type_.size();
+    //
+    // Reading the rows is most of a load without maps: with a second
+    // connection, the upper half of the ids is read on another thread and
+    // appended after the lower half (so the order stays the table's).
+    struct Rows {
+      std::vector<IdentityType> type;
+      std::vector<int64_t> number;  // the customer's key number
+      std::vector<int64_t> first_seq;
+      std::string text;
+      std::vector<size_t> value_end;
+      Status error;
+    };
+    int64_t max_id = 0;
+    OMNI_RETURN_IF_ERROR(sql.Query("SELECT max(id) FROM identifiers", {}, [&](const store::SqlRow& row) {
+      max_id = row.IsNull(0) ? 0 : row.Int(0);
+      return false;
+    }));
+    auto read = [](store::Sql& conn, int64_t from_id, int64_t to_id, Rows& rows) {
+      const auto expected = static_cast<size_t>(std::max<int64_t>(0, to_id - from_id + 1));
+      rows.type.reserve(expected);
+      rows.number.reserve(expected);
+      rows.first_seq.reserve(expected);
+      rows.value_end.reserve(expected);
+      rows.text.reserve(expected * 24);  // hashed values are 32 hex digits, ids and cookies vary
+      Status st = conn.Query(
+          "SELECT type, value, customer_key, first_seq FROM identifiers "
+          "WHERE id BETWEEN ? AND ? AND customer_key IS NOT NULL",
+          {from_id, to_id}, [&](const store::SqlRow& row) {
+            auto type = ingest::ParseIdentityType(row.Text(0));
+            auto number = ParseCustomerKey(row.Text(2));
+            if (!type || !number) {
+              rows.error = Internal("identity: malformed identifiers row (type or customer_key)");
+              return false;
+            }
+            rows.type.push_back(*type);
+            rows.number.push_back(*number);
+            rows.first_seq.push_back(row.Int(3));
+            rows.text.append(row.Text(1));
+            rows.value_end.push_back(rows.text.size());
+            return true;
+          });
+      if (!st.ok()) rows.error = st;
+    };
+    // Two connections read two snapshots: a resolution committed in between
+    // (it bumps identity_state.generation) could mix two states, so the
+    // halves are kept only when the generation did not move across both
+    // reads; otherwise everything is read again on one connection.
+    auto generation = [&](int64_t& out) {
+      return sql.Query("SELECT generation FROM identity_state WHERE id = 1", {}, [&](const store::SqlRow& row) {
+        out = row.Int(0);
+        return false;
+      });
+    };
+    Rows lower, upper;
+    const int64_t mid =
+        options.second_connection && max_id >= std::max<int64_t>(2, options.split_min_identifiers) ? max_id / 2 : max_id;
+    if (mid < max_id) {
+      int64_t before = 0, after = -1;
+      OMNI_RETURN_IF_ERROR(generation(before));
+      std::thread other(read, std::ref(*options.second_connection), mid + 1, max_id, std::ref(upper));
+      read(sql, std::numeric_limits<int64_t>::min(), mid, lower);
+      other.join();
+      OMNI_RETURN_IF_ERROR(generation(after));
+      if (after != before) {
+        lower = Rows();
+        upper = Rows();
+        read(sql, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), lower);
+      }
+    } else {
+      read(sql, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), lower);
+    }
+    OMNI_RETURN_IF_ERROR(lower.error);
+    OMNI_RETURN_IF_ERROR(upper.error);
+    const size_t n = lower.type.size() + upper.type.size();
+    std::vector<int64_t> number_of = std::move(lower.number);
+    number_of.insert(number_of.end(), upper.number.begin(), upper.number.end());
+    type_ = std::move(lower.type);
+    type_.insert(type_.end(), upper.type.begin(), upper.type.end());
+    first_seq_ = std::move(lower.first_seq);
+    first_seq_.insert(first_seq_.end(), upper.first_seq.begin(), upper.first_seq.end());
+    text_ = std::move(lower.text);
+    text_.append(upper.text);
     value_begin_.resize(n + 1);
     value_begin_[0] = 0;
-    for (size_t i = 0; i < n; ++i) value_begin_[i + 1] = value_end[i];
+    for (size_t i = 0; i < lower.value_end.size(); ++i) value_begin_[i + 1] = lower.value_end[i];
+    const size_t base = lower.value_end.empty() ? 0 : lower.value_end.back();
+    for (size_t i = 0; i < upper.value_end.size(); ++i) {
+      value_begin_[lower.value_end.size() + i + 1] = base + upper.value_end[i];
+    }
 
     numbers_ = number_of;
     std::sort(numbers_.begin(), numbers_.end());
@@ -124,6 +202,7 @@ class MemoryDirectory final : public CustomerDirectory {
       load[side] += per_type[static_cast<size_t>(t)];
     }
     auto fill_maps = [&](bool other) {
+      if (!value_index_) return;
       for (int t = 0; t < kIdentityTypeCount; ++t) {
         const auto type = static_cast<size_t>(t);
         if (on_other[type] == other) index_[type].reserve(per_type[type]);
@@ -133,7 +212,8 @@ class MemoryDirectory final : public CustomerDirectory {
         if (on_other[t] == other) index_[t].emplace(Value(static_cast<int32_t>(i)), static_cast<int32_t>(i));
       }
     };
-    std::thread maps(fill_maps, true);
+    std::thread maps;
+    if (value_index_) maps = std::thread(fill_maps, true);
     customer_.resize(n);
     offsets_.assign(numbers_.size() + 1, 0);
     for (size_t i = 0; i < n; ++i) {
@@ -143,7 +223,7 @@ class MemoryDirectory final : public CustomerDirectory {
       ++offsets_[static_cast<size_t>(dense) + 1];
     }
     fill_maps(false);
-    maps.join();
+    if (maps.joinable()) maps.join();
     for (size_t c = 0; c < numbers_.size(); ++c) offsets_[c + 1] += offsets_[c];
     members_.resize(n);
     std::vector<int32_t> fill(offsets_.begin(), offsets_.end() - 1);
@@ -178,6 +258,8 @@ class MemoryDirectory final : public CustomerDirectory {
   std::string text_;
   std::vector<size_t> value_begin_;
   std::vector<int32_t> customer_;
+  std::vector<int64_t> first_seq_;
+  bool value_index_ = true;
   // Per type: value -> identifier index (into type_, customer_, ...).
   std::array<absl::flat_hash_map<std::string_view, int32_t>, kIdentityTypeCount> index_;
   // Customer -> identifiers (CSR).
@@ -188,11 +270,12 @@ class MemoryDirectory final : public CustomerDirectory {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<CustomerDirectory>> LoadDirectory(store::Sql& sql, const IdentityConfig& config) {
+StatusOr<std::unique_ptr<CustomerDirectory>> LoadDirectory(store::Sql& sql, const IdentityConfig& config,
+                                                           const DirectoryOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   OMNI_RETURN_IF_ERROR(MigrateIdentityTables(sql));
   auto directory = std::make_unique<MemoryDirectory>();
-  OMNI_RETURN_IF_ERROR(directory->Load(sql, config));
+  OMNI_RETURN_IF_ERROR(directory->Load(sql, config, options));
   spdlog::debug("identity: directory of {} customers loaded in {:.2f} s", directory->customer_count(),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return std::unique_ptr<CustomerDirectory>(std::move(directory));

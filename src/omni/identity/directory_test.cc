@@ -98,5 +98,59 @@ TEST(DirectoryTest, AgreesWithTheIdentityTablesOnDemoData) {
   EXPECT_EQ(events, 15000);
 }
 
+// The load a profile build makes (no value maps, half of the rows read on a
+// second connection) holds the same customers and identifiers, in the
+// table's order.
+TEST(DirectoryTest, ALoadOnTwoConnectionsWithoutValueMapsHoldsTheSameIdentifiers) {
+  DataDir d("directory-halves");
+  demo::DemoOptions options;
+  options.customers = 300;
+  options.events = 6000;
+  options.seed = 9;
+  const auto paths = demo::DemoPaths::Beside(d.path() + "/demo.jsonl");
+  ASSERT_TRUE(demo::GenerateDemo(options, paths).ok());
+  auto config = ingest::LoadIngestConfig(d.path());
+  ASSERT_TRUE(config.ok());
+  auto format = ingest::MakeFormat("jsonl", *config);
+  ASSERT_TRUE(format.ok());
+  ASSERT_TRUE(ingest::ImportFile(paths.events, "demo.jsonl", **format, d.store()).ok());
+  d.Resolve();
+
+  auto full = LoadDirectory(d.sql());
+  ASSERT_TRUE(full.ok());
+  auto second = store::OpenSqliteSql(d.path());
+  ASSERT_TRUE(second.ok());
+  DirectoryOptions halves;
+  halves.value_index = false;
+  halves.second_connection = second->get();
+  halves.split_min_identifiers = 0;  // split however small
+  auto split = LoadDirectory(d.sql(), IdentityConfig{}, halves);
+  ASSERT_TRUE(split.ok()) << split.status().ToString();
+
+  ASSERT_EQ((*split)->customer_count(), (*full)->customer_count());
+  for (int32_t c = 0; c < (*full)->customer_count(); ++c) {
+    EXPECT_EQ((*split)->CustomerKey(c), (*full)->CustomerKey(c));
+  }
+  ASSERT_EQ((*split)->identifier_count(), (*full)->identifier_count());
+  int64_t rows = 0, previous_first = 0;
+  ASSERT_TRUE(d.sql().Query("SELECT count(*) FROM identifiers WHERE customer_key IS NOT NULL", {},
+                            [&](const store::SqlRow& r) {
+                              rows = r.Int(0);
+                              return false;
+                            }).ok());
+  EXPECT_EQ((*full)->identifier_count(), rows);
+  for (int32_t i = 0; i < (*full)->identifier_count(); ++i) {
+    const auto a = (*full)->identifier(i);
+    const auto b = (*split)->identifier(i);
+    EXPECT_EQ(a.type, b.type);
+    EXPECT_EQ(a.value, b.value);
+    EXPECT_EQ(a.first_seq, b.first_seq);
+    EXPECT_EQ(a.customer, b.customer);
+    EXPECT_EQ((*full)->CustomerOf({a.type, std::string(a.value)}), a.customer);
+    EXPECT_GE(a.first_seq, previous_first);  // the store numbers identifiers as they first appear
+    previous_first = a.first_seq;
+  }
+}
+
 }  // namespace
 }  // namespace omni::identity

@@ -157,6 +157,36 @@ class CustomerDirectory {
   // All identifiers of a customer (stored values; hashed for hashed types),
   // strongest type first.
   virtual std::vector<ingest::Identity> IdentifiersOf(int32_t dense_id) const = 0;
+
+  // Every identifier that belongs to a customer, in the order the store
+  // numbered them (which is the order of first appearance: first_seq does
+  // not decrease, though callers must not rely on that for correctness),
+  // for builds that attribute a whole event snapshot at once.
+  struct IdentifierEntry {
+    ingest::IdentityType type;
+    std::string_view value;  // stored form; valid while the directory lives
+    int64_t first_seq;       // the first event that carried it
+    int32_t customer;        // dense id
+  };
+  virtual int32_t identifier_count() const = 0;
+  virtual IdentifierEntry identifier(int32_t i) const = 0;
+};
+
+// How LoadDirectory builds the directory.
+struct DirectoryOptions {
+  // The per-type value -> identifier maps behind CustomerOf and
+  // CustomerOfEvent: most of a load's time (a million identifiers are a
+  // million hash-map inserts). A build that attributes a snapshot through
+  // identifier() (the profile build) goes without; CustomerOf and
+  // CustomerOfEvent must then not be called.
+  bool value_index = true;
+  // A second connection to the same database (not used by another thread
+  // meanwhile): half of the identifiers are read through it, on a second
+  // thread. Optional.
+  store::Sql* second_connection = nullptr;
+  // Below this many identifiers one connection reads them all (a second
+  // thread is not worth starting).
+  int64_t split_min_identifiers = 200'000;
 };
 
 // Creates or upgrades the identity tables (Resolve and LoadDirectory call it).
@@ -170,7 +200,8 @@ StatusOr<ResolveStats> Resolve(store::Store& store, store::Sql& sql, const Ident
 // Loads the current resolution. `config` supplies the type ranks used by
 // CustomerOfEvent. Millions of identifiers load in a few seconds.
 StatusOr<std::unique_ptr<CustomerDirectory>> LoadDirectory(store::Sql& sql,
-                                                           const IdentityConfig& config = {});
+                                                           const IdentityConfig& config = {},
+                                                           const DirectoryOptions& options = {});
 // The same for DATA_DIR: opens the database and reads config.json.
 StatusOr<std::unique_ptr<CustomerDirectory>> LoadDirectory(const std::string& data_dir);
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -119,6 +121,67 @@ TEST_P(EventSourceTest, ProfilesFromColumnsEqualProfilesFromRows) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ChannelsListed, EventSourceTest, ::testing::Bool());
+
+// A directory that reports the first appearances of another wrong for some
+// identifiers and lists them in another order: what a store whose first
+// events were erased, or an identity built another way, may look like.
+class ShuffledDirectory : public identity::CustomerDirectory {
+ public:
+  explicit ShuffledDirectory(const identity::CustomerDirectory& d) : d_(d) {
+    for (int32_t i = 0; i < d.identifier_count(); ++i) order_.push_back(i);
+    std::reverse(order_.begin(), order_.end());
+  }
+  int32_t customer_count() const override { return d_.customer_count(); }
+  const std::string& CustomerKey(int32_t c) const override { return d_.CustomerKey(c); }
+  std::optional<int32_t> DenseIdOfKey(std::string_view key) const override { return d_.DenseIdOfKey(key); }
+  std::optional<int32_t> CustomerOf(const ingest::Identity& i) const override { return d_.CustomerOf(i); }
+  std::optional<int32_t> CustomerOfEvent(const ingest::Event& e) const override { return d_.CustomerOfEvent(e); }
+  std::vector<ingest::Identity> IdentifiersOf(int32_t c) const override { return d_.IdentifiersOf(c); }
+  int32_t identifier_count() const override { return d_.identifier_count(); }
+  IdentifierEntry identifier(int32_t i) const override {
+    IdentifierEntry e = d_.identifier(order_[static_cast<size_t>(i)]);
+    if (i % 3 == 0) e.first_seq += 1 + i % 5;  // later than it really was
+    if (i % 7 == 0) e.first_seq = 0;           // earlier than any event
+    return e;
+  }
+
+ private:
+  const identity::CustomerDirectory& d_;
+  std::vector<int32_t> order_;
+};
+
+// Attribution through the snapshot's identifiers gives every event the
+// customer the directory gives it by value, whether first appearances pair
+// the identifiers up or not.
+TEST(ColumnAttributionTest, EveryEventGetsTheCustomerOfItsStrongestIdentifier) {
+  RandomStore data(4000);
+  auto columns = store::EventColumns::Open(data.dir.str(), *data.store);
+  ASSERT_TRUE(columns.ok()) << columns.status().ToString();
+  const identity::IdentityConfig config;
+  const ShuffledDirectory shuffled(*data.directory);
+  const ColumnAttribution paired(**columns, *data.directory, config.strong);
+  const ColumnAttribution by_value(**columns, shuffled, config.strong);
+  int64_t events = 0, attributed = 0;
+  ingest::Event e;
+  for (const store::EventColumnBlock& b : (*columns)->blocks()) {
+    for (int64_t row = 0; row < b.rows; ++row) {
+      (*columns)->ToEvent(b, row, e);
+      const int32_t want = data.directory->CustomerOfEvent(e).value_or(-1);
+      bool identified = false, identified_too = false;
+      EXPECT_EQ(paired.CustomerOf(b, row, &identified), want) << "seq " << b.seq[row];
+      EXPECT_EQ(by_value.CustomerOf(b, row, &identified_too), want) << "seq " << b.seq[row];
+      bool strong = false;
+      for (const ingest::Identity& id : e.identities) strong |= config.IsStrong(id.type);
+      EXPECT_EQ(identified, strong);
+      EXPECT_EQ(identified_too, strong);
+      ++events;
+      attributed += want >= 0;
+    }
+  }
+  EXPECT_GT(events, 3000);
+  EXPECT_GT(attributed, events / 2);
+  EXPECT_LT(attributed, events);  // some events have no usable identifier
+}
 
 }  // namespace
 }  // namespace omni::profile

@@ -52,6 +52,23 @@ class FakeDirectory : public identity::CustomerDirectory {
   std::vector<ingest::Identity> IdentifiersOf(int32_t dense_id) const override {
     return identities_[static_cast<size_t>(dense_id)];
   }
+  // No event history here: every first_seq is 0, so bulk attribution finds
+  // these through its fallback (by value), never by first appearance.
+  int32_t identifier_count() const override {
+    size_t n = 0;
+    for (const auto& ids : identities_) n += ids.size();
+    return static_cast<int32_t>(n);
+  }
+  IdentifierEntry identifier(int32_t i) const override {
+    for (size_t c = 0; c < identities_.size(); ++c) {
+      if (static_cast<size_t>(i) < identities_[c].size()) {
+        const ingest::Identity& id = identities_[c][static_cast<size_t>(i)];
+        return {id.type, id.value, 0, static_cast<int32_t>(c)};
+      }
+      i -= static_cast<int32_t>(identities_[c].size());
+    }
+    return {ingest::IdentityType::kCustomerId, {}, 0, -1};
+  }
 
  private:
   std::vector<std::string> keys_;
