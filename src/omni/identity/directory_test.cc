@@ -152,5 +152,36 @@ TEST(DirectoryTest, ALoadOnTwoConnectionsWithoutValueMapsHoldsTheSameIdentifiers
   }
 }
 
+// Customer keys far apart (not from one counter) load as well as dense ones.
+TEST(DirectoryTest, SparseCustomerKeysLoadInKeyOrder) {
+  DataDir d("directory-sparse");
+  ASSERT_TRUE(MigrateIdentityTables(d.sql()).ok());
+  const char* rows[][3] = {{"phone", "p1", "C900000000"}, {"email", "e1", "C5"}, {"cookie_id", "k1", "C900000000"},
+                           {"member_card", "m1", "C77"}};
+  int64_t id = 1;
+  for (const auto& r : rows) {
+    ASSERT_TRUE(d.sql()
+                    .Execute("INSERT INTO identifiers(id, type, value, first_seq, customer_key) VALUES (?, ?, ?, ?, ?)",
+                             {id, std::string(r[0]), std::string(r[1]), id, std::string(r[2])})
+                    .ok());
+    ++id;
+  }
+  for (bool value_index : {true, false}) {
+    DirectoryOptions options;
+    options.value_index = value_index;
+    auto loaded = LoadDirectory(d.sql(), IdentityConfig{}, options);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    ASSERT_EQ((*loaded)->customer_count(), 3);
+    EXPECT_EQ((*loaded)->CustomerKey(0), "C000000005");  // keys are written canonically
+    EXPECT_EQ((*loaded)->CustomerKey(1), "C000000077");
+    EXPECT_EQ((*loaded)->CustomerKey(2), "C900000000");
+    EXPECT_EQ((*loaded)->identifier(0).customer, 2);
+    EXPECT_EQ((*loaded)->identifier(1).customer, 0);
+    EXPECT_EQ((*loaded)->identifier(2).customer, 2);
+    EXPECT_EQ((*loaded)->identifier(3).customer, 1);
+    EXPECT_EQ((*loaded)->IdentifiersOf(2).size(), 2u);
+  }
+}
+
 }  // namespace
 }  // namespace omni::identity
