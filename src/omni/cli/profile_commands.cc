@@ -276,6 +276,7 @@ StatusOr<ProfileBuildOutcome> ComputeProfiles(const Context& ctx, const BuildFla
   info.buyers = s.buyers;
   info.events_used = s.events_used;
   info.last_seq = last_seq;
+  info.names = builder.Names();
   {
     JsonWriter clv;
     WriteClvParams(clv, s);

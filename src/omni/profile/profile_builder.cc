@@ -882,4 +882,20 @@ Status ProfileBuilder::Emit(int32_t begin, int32_t end, const std::function<Stat
 
 int32_t ProfileBuilder::customer_slots() const { return s_->n; }
 
+std::vector<std::string> ProfileBuilder::Names() const {
+  const State& s = *s_;
+  std::vector<std::string> out = s.channels.names();
+  out.insert(out.end(), s.categories.names().begin(), s.categories.names().end());
+  out.insert(out.end(), s.brands.names().begin(), s.brands.names().end());
+  // Consent is about channels the events name, configured or not.
+  std::vector<std::string> consent;
+  for (const auto& [c, states] : s.consent) {
+    for (const ConsentState& st : states) consent.push_back(st.channel);
+  }
+  std::sort(consent.begin(), consent.end());
+  consent.erase(std::unique(consent.begin(), consent.end()), consent.end());
+  out.insert(out.end(), consent.begin(), consent.end());
+  return out;
+}
+
 }  // namespace omni::profile

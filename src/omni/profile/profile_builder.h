@@ -144,6 +144,10 @@ class ProfileBuilder {
   // Dense ids run from 0 to customer_slots() - 1 (customers without events
   // are not emitted).
   int32_t customer_slots() const;
+  // Every channel, category and brand name a profile of this build can
+  // name, in a fixed order (so a store numbers them the same way on every
+  // run: ProfileBuildInfo::names).
+  std::vector<std::string> Names() const;
 
   const ProfileBuildStats& stats() const;
 

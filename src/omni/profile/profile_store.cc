@@ -223,6 +223,10 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info, int64_t c
       names.next = std::max(names.next, r.Int(0) + 1);
       return true;
     }));
+    for (const std::string& name : info.names) {
+      auto [it, added] = names.ids.try_emplace(name, names.next);
+      if (added) names.fresh.emplace_back(names.next++, name);
+    }
     auto store_fresh_names = [&]() -> Status {
       std::vector<std::pair<int64_t, std::string>> fresh;
       {

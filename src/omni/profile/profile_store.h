@@ -34,6 +34,11 @@ struct ProfileBuildInfo {
   int64_t events_used = 0;
   int64_t last_seq = 0;  // the newest event sequence number the build read
   std::string clv_json;  // {"r":..,"alpha":..,...} or {} when CLV was not fitted
+  // Names the profiles will refer to (ProfileBuilder::Names), numbered in
+  // this order before any profile is encoded, so ids do not depend on which
+  // encoding thread meets a name first. Names not listed are numbered when
+  // met. Not stored.
+  std::vector<std::string> names;
 };
 
 // Creates / upgrades the profile module's tables (profiles, profile_builds,

@@ -286,5 +286,43 @@ TEST(ProfileStoreTest, PartsProducedOnSeveralThreadsAreStoredInOrderAndAFailedPa
   EXPECT_EQ((*latest)->customers, kParts * kPerPart);
 }
 
+// Names listed by the build are numbered in that order before any profile
+// is encoded: two builds of the same profiles on two encoding threads store
+// the same bytes, whichever thread meets a name first.
+TEST(ProfileStoreTest, ListedNamesGetTheSameIdsWhicheverThreadMeetsThemFirst) {
+  constexpr int64_t kParts = 6;
+  auto build = [&](const std::string& path) {
+    auto store = ProfileStore::Open(path);
+    EXPECT_TRUE(store.ok());
+    ProfileBuildInfo info;
+    info.names = {"web", "store", "sms"};
+    for (int64_t part = kParts - 1; part >= 0; --part) info.names.push_back(fmt::format("类目 {}", part));
+    info.names.push_back("优衣库");
+    EXPECT_TRUE((*store)->ReplaceProfiles(info, kParts, 2, [&](int64_t part, const ProfileStore::ProfileWriter& w) {
+      Profile p = Sample(fmt::format("C{:02}", part));
+      p.categories[0].name = fmt::format("类目 {}", part);
+      return w(p);
+    }).ok());
+    std::vector<std::string> rows;
+    EXPECT_TRUE((*store)->sql().Query("SELECT id || ':' || name FROM profile_names ORDER BY id", {},
+                                      [&](const store::SqlRow& r) {
+                                        rows.emplace_back(r.Text(0));
+                                        return true;
+                                      }).ok());
+    EXPECT_TRUE((*store)->sql().Query("SELECT customer_key || ':' || hex(detail) FROM profiles ORDER BY 1", {},
+                                      [&](const store::SqlRow& r) {
+                                        rows.emplace_back(r.Text(0));
+                                        return true;
+                                      }).ok());
+    return rows;
+  };
+  testing::TempDir a("profile-names-a"), b("profile-names-b");
+  const std::vector<std::string> first = build(a.str());
+  EXPECT_EQ(first, build(b.str()));
+  ASSERT_GE(first.size(), 4u);
+  EXPECT_EQ(first[0], "0:web");
+  EXPECT_EQ(first[3], "3:类目 5");
+}
+
 }  // namespace
 }  // namespace omni::profile
