@@ -148,7 +148,9 @@ struct ProfileBuilder::State {
   std::array<bool, ingest::kIdentityTypeCount> strong{};
   std::vector<uint32_t> recent;  // n * k_recent ring of seq - seq_base
   int64_t seq_base = -1;
-  absl::flat_hash_map<int32_t, std::vector<ConsentState>> consent;
+  // Consent per customer, by dense id: read in customer order by Assemble
+  // (a hash map keyed by customer cost a cache miss per profile there).
+  std::vector<std::vector<ConsentState>> consent;
 
   // Items, categories, brands.
   NameInterner items;
@@ -211,7 +213,7 @@ struct ProfileBuilder::State {
     std::vector<Activity>& activities;
     std::vector<Line>& lines;
     absl::flat_hash_map<int32_t, int64_t>& purchase_tz;
-    absl::flat_hash_map<int32_t, std::vector<ConsentState>>& consent;
+    std::vector<std::vector<ConsentState>>& consent;  // shared: each thread writes its own customers
     ProfileBuildStats& stats;  // the event counters only
   };
   Partial Own() { return Partial{activities, lines, purchase_tz, consent, stats}; }
@@ -275,6 +277,7 @@ ProfileBuilder::ProfileBuilder(const identity::CustomerDirectory& directory, Pro
   s.k_recent = std::max(0, s.options.recent_events);
   const auto n = static_cast<size_t>(s.n);
   s.acc.assign(n, State::CustomerAcc{});
+  s.consent.resize(n);
   for (ingest::IdentityType t : s.options.strong_types) s.strong[static_cast<size_t>(t)] = true;
   s.recent.assign(n * static_cast<size_t>(s.k_recent), 0);
   s.channel_stride = s.options.channels.size() + 4;
@@ -369,7 +372,7 @@ void ProfileBuilder::State::Add(int64_t seq, const Source& e, Partial& out) {
         ++out.stats.consent_events_invalid;
         break;
       }
-      ApplyConsent(out.consent[c], change->channel, change->granted, ts_ms);
+      ApplyConsent(out.consent[cu], change->channel, change->granted, ts_ms);
       break;
     }
     case EventKind::kOther:
@@ -432,10 +435,9 @@ void ProfileBuilder::AddEvents(const store::EventColumns& columns) {
   std::vector<Activity> activities;
   std::vector<Line> lines;
   absl::flat_hash_map<int32_t, int64_t> purchase_tz;
-  absl::flat_hash_map<int32_t, std::vector<ConsentState>> consent;
   ProfileBuildStats stats;
   activities.reserve(static_cast<size_t>(columns.rows() / 2 + columns.rows() / 8));
-  State::Partial second{activities, lines, purchase_tz, consent, stats};
+  State::Partial second{activities, lines, purchase_tz, s.consent, stats};
   auto scan = [&](bool upper, State::Partial& out) {
     for (size_t k = 0; k < blocks.size(); ++k) {
       const store::EventColumnBlock& b = blocks[k];
@@ -466,11 +468,8 @@ void ProfileBuilder::AddEvents(const store::EventColumns& columns) {
   s.activities.insert(s.activities.end(), activities.begin(), activities.end());
   s.lines.insert(s.lines.end(), lines.begin(), lines.end());
   for (const auto& [tz, count] : purchase_tz) s.purchase_tz[tz] += count;
-  // The second thread's consent outcome per channel, applied after what the
-  // builder had (earlier events), is what applying its events in turn gives.
-  for (const auto& [c, states] : consent) {
-    for (const ConsentState& st : states) ApplyConsent(s.consent[c], st.channel, st.granted, st.ts_ms);
-  }
+  // Consent needs no merge: each thread applied its customers' events, in
+  // order, to their own slots.
   s.stats.events_read += stats.events_read;
   s.stats.events_after_as_of += stats.events_after_as_of;
   s.stats.events_unattributed += stats.events_unattributed;
@@ -844,8 +843,8 @@ Profile ProfileBuilder::State::Assemble(int32_t c, Scratch& scratch) const {
     }
   }
 
-  if (auto it = consent.find(c); it != consent.end()) {
-    p.consent = it->second;
+  if (!consent[cu].empty()) {
+    p.consent = consent[cu];
     std::sort(p.consent.begin(), p.consent.end(),
               [](const ConsentState& a, const ConsentState& b) { return a.channel < b.channel; });
   }
@@ -889,7 +888,7 @@ std::vector<std::string> ProfileBuilder::Names() const {
   out.insert(out.end(), s.brands.names().begin(), s.brands.names().end());
   // Consent is about channels the events name, configured or not.
   std::vector<std::string> consent;
-  for (const auto& [c, states] : s.consent) {
+  for (const std::vector<ConsentState>& states : s.consent) {
     for (const ConsentState& st : states) consent.push_back(st.channel);
   }
   std::sort(consent.begin(), consent.end());
