@@ -7,9 +7,10 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <unordered_map>
+#include <memory>
 #include <utility>
 
+#include <absl/container/flat_hash_map.h>
 #include <fmt/format.h>
 
 #include "omni/profile/clv_internal.h"
@@ -157,15 +158,14 @@ bool ValidClvOptions(const ClvOptions& o) {
 // alive at T]: the discounted purchases of a customer known to be alive.
 // E[Y(t) | x, t_x, T] = A(t) P(alive), and P(alive) does not depend on t, so
 // CLV = E[M | x, m] * P(alive | x, t_x, T) * this.
-double DiscountedPurchasesIfAlive(const BgNbdParams& bgnbd, double x, double T,
+double DiscountedPurchasesIfAlive(clv_internal::IfAliveSeries& if_alive, double T,
                                   const ClvOptions& options) {
   double total = 0.0;
   double before = 0.0;  // A(0) = 0
   double discount = 1.0;
   for (int i = 1; i <= options.horizon_months; ++i) {
     // A(t) is cumulative, so month i's purchases are a difference.
-    const double through =
-        clv_internal::BgNbdExpectedPurchasesIfAlive(bgnbd, i * options.units_per_month, x, T);
+    const double through = if_alive(i * options.units_per_month, T);
     discount *= 1.0 + options.monthly_discount_rate;
     total += (through - before) / discount;
     before = through;
@@ -182,7 +182,8 @@ double CustomerLifetimeValue(const BgNbdParams& bgnbd, const GammaGammaParams& s
   const double alive = BgNbdProbabilityAlive(bgnbd, x, t_x, T);
   const double value_per_purchase = GammaGammaExpectedSpend(spend, x, m);
   if (std::isnan(alive) || std::isnan(value_per_purchase)) return std::nan("");
-  return value_per_purchase * alive * DiscountedPurchasesIfAlive(bgnbd, x, T, options);
+  clv_internal::IfAliveSeries if_alive(bgnbd, x);
+  return value_per_purchase * alive * DiscountedPurchasesIfAlive(if_alive, T, options);
 }
 
 Status CustomerLifetimeValues(const BgNbdParams& bgnbd, const GammaGammaParams& spend,
@@ -204,17 +205,18 @@ Status CustomerLifetimeValues(const BgNbdParams& bgnbd, const GammaGammaParams& 
   }
   // The hypergeometric series is the expensive part and depends on (x, T)
   // only; day- or week-based summaries repeat those pairs across thousands of
-  // customers, so each pair is computed once.
-  struct PairHash {
-    size_t operator()(const std::pair<double, double>& k) const {
-      return std::hash<double>()(k.first) * 0x9E3779B97F4A7C15ULL ^ std::hash<double>()(k.second);
-    }
-  };
-  std::unordered_map<std::pair<double, double>, double, PairHash> discounted;
+  // customers, so each pair is computed once, and its term ratios depend on
+  // x alone, so they are computed once per x.
+  absl::flat_hash_map<double, std::unique_ptr<clv_internal::IfAliveSeries>> series;
+  absl::flat_hash_map<std::pair<double, double>, double> discounted;
   for (size_t i = 0; i < summary.size(); ++i) {
     const double x = summary.x[i], T = summary.T[i];
     auto [it, inserted] = discounted.try_emplace({x, T}, 0.0);
-    if (inserted) it->second = DiscountedPurchasesIfAlive(bgnbd, x, T, options);
+    if (inserted) {
+      std::unique_ptr<clv_internal::IfAliveSeries>& s = series[x];
+      if (s == nullptr) s = std::make_unique<clv_internal::IfAliveSeries>(bgnbd, x);
+      it->second = DiscountedPurchasesIfAlive(*s, T, options);
+    }
     out[i] = GammaGammaExpectedSpend(spend, x, summary.monetary[i]) *
              BgNbdProbabilityAlive(bgnbd, x, summary.t_x[i], T) * it->second;
   }
@@ -237,6 +239,9 @@ double CallObjective(unsigned /*n*/, const double* x, double* grad, void* data) 
   // off instead. The bounds keep this from happening in practice.
   return std::isfinite(value) ? value : HUGE_VAL;
 }
+
+// Relative tolerance of the starts after the first (MinimiseOverLogParams).
+constexpr double kScreeningTolerance = 1e-6;
 
 bool StoppedOnTolerance(nlopt_result r) {
   // ROUNDOFF_LIMITED: L-BFGS at the optimum can no longer make progress in
@@ -271,23 +276,43 @@ MinimiseResult MinimiseOverLogParams(const LogObjective& objective,
   best.value = HUGE_VAL;
   nlopt_result best_code = NLOPT_FAILURE;
   int evaluations = 0;
-  for (const std::vector<double>& start : starts) {
-    OMNI_CHECK(start.size() == n);
+  auto run = [&](std::vector<double>& x, double tolerance, nlopt_result& code) {
     nlopt_opt opt = nlopt_create(NLOPT_LD_LBFGS, n);
     OMNI_CHECK(opt != nullptr);
     Trampoline trampoline{&objective};
     nlopt_set_min_objective(opt, CallObjective, &trampoline);
     nlopt_set_lower_bounds1(opt, -kLogParamBound);
     nlopt_set_upper_bounds1(opt, kLogParamBound);
-    nlopt_set_ftol_rel(opt, options.relative_tolerance);
-    nlopt_set_xtol_rel(opt, options.relative_tolerance);
+    nlopt_set_ftol_rel(opt, tolerance);
+    nlopt_set_xtol_rel(opt, tolerance);
     nlopt_set_maxeval(opt, options.max_evaluations);
-    std::vector<double> x = start;
     for (double& v : x) v = std::clamp(v, -kLogParamBound, kLogParamBound);
     double value = HUGE_VAL;
-    const nlopt_result code = nlopt_optimize(opt, x.data(), &value);
+    code = nlopt_optimize(opt, x.data(), &value);
     nlopt_destroy(opt);
     evaluations += trampoline.evaluations;
+    return value;
+  };
+  // The first start runs to the requested tolerance; the others only far
+  // enough to see which basin they reach (the last digits of a start that
+  // ends where the first did are wasted work), and one that beats the first
+  // is then polished to the full tolerance.
+  const double screening = std::max(options.relative_tolerance, kScreeningTolerance);
+  for (size_t i = 0; i < starts.size(); ++i) {
+    OMNI_CHECK(starts[i].size() == n);
+    std::vector<double> x = starts[i];
+    nlopt_result code = NLOPT_FAILURE;
+    const bool screen = i > 0 && screening > options.relative_tolerance;
+    double value = run(x, screen ? screening : options.relative_tolerance, code);
+    if (!std::isfinite(value)) continue;
+    if (screen) {
+      // Lower than the best by more than the best's own tolerance: another
+      // basin (or the first start failed).
+      const bool better =
+          !std::isfinite(best.value) || value < best.value - options.relative_tolerance * std::abs(best.value);
+      if (!better) continue;
+      value = run(x, options.relative_tolerance, code);
+    }
     if (std::isfinite(value) && value < best.value) {
       best.value = value;
       best.log_params = x;

@@ -121,8 +121,10 @@ struct FitOptions {
   // divided by the largest T), so the same coefficient behaves as there.
   double penalizer_coef = 0.0;
   // Independent local optimisations from different starting points; the best
-  // is kept. Cheap (the data are merged once), and guards against a start
-  // that stalls on a flat ridge, which these likelihoods have.
+  // is kept. Guards against a start that stalls on a flat ridge, which these
+  // likelihoods have. The first start runs to relative_tolerance; the others
+  // stop at 1e-6 (enough to tell another basin) and are finished to
+  // relative_tolerance only when they beat the first.
   int starts = 3;
   // Per start.
   int max_evaluations = 5000;

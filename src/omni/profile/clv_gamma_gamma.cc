@@ -7,8 +7,9 @@
 //   lgamma(p x + q) - lgamma(p x) - lgamma(q) + q log v + (p x - 1) log m
 //     + p x log x - (p x + q) log(x m + v).
 // The fit minimises -mean log-likelihood over log(p, q, v) with L-BFGS and
-// analytic gradients; lgamma/digamma terms are computed once per distinct x
-// and identical (x, m) rows are merged.
+// analytic gradients; lgamma/digamma terms are computed once per distinct x,
+// identical (x, m) rows are merged, and the logs of x m + v are summed
+// through their product (clv_internal::LogSum).
 #include "omni/profile/clv.h"
 
 #include <algorithm>
@@ -89,11 +90,14 @@ double Objective(const GammaGammaData& d, double penalizer, const double* log_pa
   double ll = 0, g_p = 0, g_q = 0, g_v = 0;
   for (const GammaGammaData::Group& g : d.groups) {
     const double px = p * g.x;
-    double sum_w_log_xmv = 0, sum_w_inv_xmv = 0;
+    clv_internal::LogSum log_xmv;
+    double sum_w_inv_xmv = 0;
     for (size_t k = g.begin; k < g.end; ++k) {
-      sum_w_log_xmv += d.weight[k] * std::log(d.xm[k] + v);
-      sum_w_inv_xmv += d.weight[k] / (d.xm[k] + v);
+      const double xmv = d.xm[k] + v;
+      log_xmv.Add(xmv, d.weight[k]);
+      sum_w_inv_xmv += d.weight[k] / xmv;
     }
+    const double sum_w_log_xmv = log_xmv.Value();
     const double psi_pxq = digamma(px + q);
     ll += g.weight *
               (std::lgamma(px + q) - std::lgamma(px) - std::lgamma(q) + q * log_v + px * g.log_x) +

@@ -2,6 +2,7 @@
 // not part of the profile module's interface.
 #pragma once
 
+#include <cmath>
 #include <functional>
 #include <string>
 #include <vector>
@@ -31,7 +32,8 @@ struct MinimiseResult {
 
 // L-BFGS (NLopt's LD_LBFGS, analytic gradients) from each start; keeps the
 // lowest value. The starts are in log-parameters and are clamped to the
-// bounds.
+// bounds. Starts after the first are screened at a loose tolerance and
+// finished only when they beat the best so far (FitOptions::starts).
 MinimiseResult MinimiseOverLogParams(const LogObjective& objective,
                                      const std::vector<std::vector<double>>& starts,
                                      const FitOptions& options);
@@ -42,6 +44,74 @@ MinimiseResult MinimiseOverLogParams(const LogObjective& objective,
 // share it across customers with equal (x, T). Parameters and customer are
 // assumed valid.
 double BgNbdExpectedPurchasesIfAlive(const BgNbdParams& params, double t, double x, double T);
+
+// BgNbdExpectedPurchasesIfAlive for many (t, T) at one x, the same numbers
+// faster: the Gauss series 2F1(a+b-1-r, a-1; a+b+x-1; z) behind it has term
+// ratios that depend on x and the parameters only, so they are computed once
+// (as far as the largest z needs) and every (t, T) sums with multiplications
+// alone. The summation stops, and fails, where Boost's checked pFq series
+// does; the rare cases it does not handle itself (a lower parameter <= 0, a
+// series longer than kMaxStoredTerms or one whose terms overflow) go to
+// Boost.
+class IfAliveSeries {
+ public:
+  IfAliveSeries(const BgNbdParams& params, double x);
+  double operator()(double t, double T);
+
+ private:
+  static constexpr size_t kMaxStoredTerms = 1 << 16;
+  double Hypergeometric(double z);
+  double BoostHypergeometric(double z) const;
+
+  BgNbdParams params_;
+  double a_;   // params_.a stepped off 1
+  double c_;   // a + b + x - 1, the lower parameter
+  double u1_;  // a + b - 1 - r, the upper parameters
+  double u2_;  // a - 1
+  std::vector<double> ratio_;  // term k+1 / term k, without z
+};
+
+// Sum of log(v) over many v, with one log call per few hundred values: the
+// values are multiplied together and the product's binary exponent is taken
+// out whenever it leaves [2^-256, 2^256]. log dominates the likelihoods'
+// cost per customer; the product's rounding error (~1e-16 relative per
+// factor) is that of summing the logs. Values outside [2^-256, 2^256] (0,
+// inf and NaN included) are logged one by one.
+class LogSum {
+ public:
+  void Add(double v) {
+    if (v >= kSmall && v <= kLarge) {
+      product_ *= v;
+      if (product_ > kLarge || product_ < kSmall) TakeOutExponent();
+    } else {
+      sum_ += std::log(v);
+    }
+  }
+  // `weight` customers with the same value.
+  void Add(double v, double weight) {
+    if (weight == 1) {
+      Add(v);
+    } else {
+      sum_ += weight * std::log(v);
+    }
+  }
+  double Value() const {
+    // ln 2 split so that exponent_ * kLn2High is exact (Cody and Waite).
+    constexpr double kLn2High = 0x1.62e42feep-1, kLn2Low = 0x1.a39ef35793c76p-33;
+    return sum_ + std::log(product_) + exponent_ * kLn2High + exponent_ * kLn2Low;
+  }
+
+ private:
+  static constexpr double kSmall = 0x1p-256, kLarge = 0x1p256;
+  void TakeOutExponent() {
+    int e = 0;
+    product_ = std::frexp(product_, &e);
+    exponent_ += e;
+  }
+  double product_ = 1.0;
+  double exponent_ = 0.0;
+  double sum_ = 0.0;
+};
 
 // InvalidArgument for options no fit can use.
 Status ValidateFitOptions(const FitOptions& options);
