@@ -108,7 +108,11 @@ StatusOr<RfmSummary> BuildRfmSummary(const PurchaseHistory& h, const RfmOptions&
   const size_t customers = h.offsets.size() - 1;
   for (size_t c = 0; c < customers; ++c) {
     const int64_t begin = h.offsets[c], end = h.offsets[c + 1];
-    days.clear();
+    // Purchases usually come in time order (the profile builder sorts them):
+    // then one pass collapses the days. Otherwise they are sorted first.
+    int64_t first_day = 0, last_day = 0, distinct = 0;
+    double first_total = 0.0, repeat_total = 0.0;
+    bool in_order = true;
     for (int64_t k = begin; k < end; ++k) {
       const double amount = with_amount ? h.amount[k] : 0.0;
       if (!std::isfinite(amount) || amount < 0) {
@@ -117,30 +121,45 @@ StatusOr<RfmSummary> BuildRfmSummary(const PurchaseHistory& h, const RfmOptions&
       }
       const int64_t day = DayOf(h.ts_ms[k], options.utc_offset_ms);
       if (day > end_day) continue;
-      days.emplace_back(day, amount);
-    }
-    if (days.empty()) continue;
-    std::sort(days.begin(), days.end());
-    // Collapse each day into one purchase holding the day's total.
-    size_t distinct = 0;
-    for (size_t k = 0; k < days.size(); ++k) {
-      if (distinct > 0 && days[distinct - 1].first == days[k].first) {
-        days[distinct - 1].second += days[k].second;
+      if (distinct == 0) {
+        first_day = last_day = day;
+        distinct = 1;
+        first_total = amount;
+      } else if (day == last_day) {
+        (distinct == 1 ? first_total : repeat_total) += amount;
+      } else if (day > last_day) {
+        last_day = day;
+        ++distinct;
+        repeat_total += amount;
       } else {
-        days[distinct++] = days[k];
+        in_order = false;
       }
     }
-    const int64_t first_day = days.front().first;
-    const int64_t last_day = days[distinct - 1].first;
+    if (!in_order) {
+      days.clear();
+      for (int64_t k = begin; k < end; ++k) {
+        const int64_t day = DayOf(h.ts_ms[k], options.utc_offset_ms);
+        if (day <= end_day) days.emplace_back(day, with_amount ? h.amount[k] : 0.0);
+      }
+      std::sort(days.begin(), days.end());
+      first_day = last_day = days.front().first;
+      distinct = 1;
+      first_total = repeat_total = 0.0;
+      for (const auto& [day, amount] : days) {
+        if (day != last_day) {
+          last_day = day;
+          ++distinct;
+        }
+        (distinct == 1 ? first_total : repeat_total) += amount;
+      }
+    }
+    if (distinct == 0) continue;
     const double x = static_cast<double>(distinct - 1);
     out.x.push_back(x);
     out.t_x.push_back(static_cast<double>(last_day - first_day) / days_per_unit);
     out.T.push_back(static_cast<double>(end_day - first_day) / days_per_unit);
-    if (with_amount) {
-      double repeat_total = 0.0;
-      for (size_t k = 1; k < distinct; ++k) repeat_total += days[k].second;
-      out.monetary.push_back(distinct > 1 ? repeat_total / x : 0.0);
-    }
+    // The first day's value is left out, as the Gamma-Gamma model expects.
+    if (with_amount) out.monetary.push_back(distinct > 1 ? repeat_total / x : 0.0);
     out.customer.push_back(static_cast<int64_t>(c));
   }
   return out;
