@@ -8,6 +8,7 @@
 #include <cmath>
 #include <functional>
 #include <memory>
+#include <thread>
 #include <utility>
 
 #include <absl/container/flat_hash_map.h>
@@ -276,6 +277,7 @@ Status ValidateFitOptions(const FitOptions& o) {
     return InvalidArgument(fmt::format("penalizer_coef ({}) must be >= 0", o.penalizer_coef));
   }
   if (o.starts < 1) return InvalidArgument(fmt::format("starts ({}) must be >= 1", o.starts));
+  if (o.threads < 1) return InvalidArgument(fmt::format("threads ({}) must be >= 1", o.threads));
   if (o.max_evaluations < 1) {
     return InvalidArgument(fmt::format("max_evaluations ({}) must be >= 1", o.max_evaluations));
   }
@@ -286,16 +288,20 @@ Status ValidateFitOptions(const FitOptions& o) {
   return Status::Ok();
 }
 
-MinimiseResult MinimiseOverLogParams(const LogObjective& objective,
+MinimiseResult MinimiseOverLogParams(const ObjectiveFactory& make_objective,
                                      const std::vector<std::vector<double>>& starts,
                                      const FitOptions& options) {
   OMNI_CHECK(!starts.empty());
   const unsigned n = static_cast<unsigned>(starts.front().size());
-  MinimiseResult best;
-  best.value = HUGE_VAL;
-  nlopt_result best_code = NLOPT_FAILURE;
-  int evaluations = 0;
-  auto run = [&](std::vector<double>& x, double tolerance, nlopt_result& code) {
+  for (const std::vector<double>& start : starts) OMNI_CHECK(start.size() == n);
+  struct Run {
+    std::vector<double> x;
+    double value = HUGE_VAL;
+    nlopt_result code = NLOPT_FAILURE;
+    int evaluations = 0;
+  };
+  auto run = [&](const LogObjective& objective, std::vector<double> x, double tolerance) {
+    Run r;
     nlopt_opt opt = nlopt_create(NLOPT_LD_LBFGS, n);
     OMNI_CHECK(opt != nullptr);
     Trampoline trampoline{&objective};
@@ -306,36 +312,54 @@ MinimiseResult MinimiseOverLogParams(const LogObjective& objective,
     nlopt_set_xtol_rel(opt, tolerance);
     nlopt_set_maxeval(opt, options.max_evaluations);
     for (double& v : x) v = std::clamp(v, -kLogParamBound, kLogParamBound);
-    double value = HUGE_VAL;
-    code = nlopt_optimize(opt, x.data(), &value);
+    r.code = nlopt_optimize(opt, x.data(), &r.value);
     nlopt_destroy(opt);
-    evaluations += trampoline.evaluations;
-    return value;
+    r.x = std::move(x);
+    r.evaluations = trampoline.evaluations;
+    return r;
   };
   // The first start runs to the requested tolerance; the others only far
   // enough to see which basin they reach (the last digits of a start that
   // ends where the first did are wasted work), and one that beats the first
-  // is then polished to the full tolerance.
-  const double screening = std::max(options.relative_tolerance, kScreeningTolerance);
-  for (size_t i = 0; i < starts.size(); ++i) {
-    OMNI_CHECK(starts[i].size() == n);
-    std::vector<double> x = starts[i];
-    nlopt_result code = NLOPT_FAILURE;
-    const bool screen = i > 0 && screening > options.relative_tolerance;
-    double value = run(x, screen ? screening : options.relative_tolerance, code);
-    if (!std::isfinite(value)) continue;
-    if (screen) {
+  // is then polished to the full tolerance. The screening needs nothing from
+  // the first start, so it runs beside it on a second thread; the outcome is
+  // decided afterwards, in start order, as if one thread had done it all.
+  const double tolerance = options.relative_tolerance;
+  const double screening = std::max(tolerance, kScreeningTolerance);
+  const bool screen = screening > tolerance;
+  const LogObjective objective = make_objective();
+  std::vector<Run> runs(starts.size());
+  auto run_others = [&](const LogObjective& f) {
+    for (size_t i = 1; i < starts.size(); ++i) runs[i] = run(f, starts[i], screen ? screening : tolerance);
+  };
+  if (options.threads > 1 && starts.size() > 1) {
+    std::thread others([&] { run_others(make_objective()); });
+    runs[0] = run(objective, starts[0], tolerance);
+    others.join();
+  } else {
+    runs[0] = run(objective, starts[0], tolerance);
+    run_others(objective);
+  }
+  MinimiseResult best;
+  best.value = HUGE_VAL;
+  nlopt_result best_code = NLOPT_FAILURE;
+  int evaluations = 0;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    Run& r = runs[i];
+    evaluations += r.evaluations;
+    if (!std::isfinite(r.value)) continue;
+    if (i > 0 && screen) {
       // Lower than the best by more than the best's own tolerance: another
       // basin (or the first start failed).
-      const bool better =
-          !std::isfinite(best.value) || value < best.value - options.relative_tolerance * std::abs(best.value);
+      const bool better = !std::isfinite(best.value) || r.value < best.value - tolerance * std::abs(best.value);
       if (!better) continue;
-      value = run(x, options.relative_tolerance, code);
+      r = run(objective, r.x, tolerance);
+      evaluations += r.evaluations;
     }
-    if (std::isfinite(value) && value < best.value) {
-      best.value = value;
-      best.log_params = x;
-      best_code = code;
+    if (std::isfinite(r.value) && r.value < best.value) {
+      best.value = r.value;
+      best.log_params = r.x;
+      best_code = r.code;
     }
   }
   best.evaluations = evaluations;

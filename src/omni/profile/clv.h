@@ -126,6 +126,9 @@ struct FitOptions {
   // stop at 1e-6 (enough to tell another basin) and are finished to
   // relative_tolerance only when they beat the first.
   int starts = 3;
+  // 2: the first start runs on the calling thread while a second thread
+  // screens the others. The result is the same with 1.
+  int threads = 2;
   // Per start.
   int max_evaluations = 5000;
   // NLopt's relative tolerance on the parameters (log scale) and objective.

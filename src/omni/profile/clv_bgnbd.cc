@@ -23,6 +23,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <vector>
 
@@ -489,10 +490,12 @@ StatusOr<BgNbdFit> FitBgNbd(const RfmSummary& summary, const FitOptions& options
   const double max_T = *std::max_element(summary.T.begin(), summary.T.end());
   const double scale = 1.0 / max_T;  // max_T > 0: some t_x > 0 and T >= t_x
   const BgNbdData data = Prepare(summary, scale);
-  BgNbdObjective objective(data, options.penalizer_coef);
   const clv_internal::MinimiseResult m = clv_internal::MinimiseOverLogParams(
-      [&](const double* lp, double* grad) { return objective(lp, grad); }, Starts(options.starts),
-      options);
+      [&]() -> clv_internal::LogObjective {
+        auto objective = std::make_shared<BgNbdObjective>(data, options.penalizer_coef);
+        return [objective](const double* lp, double* grad) { return (*objective)(lp, grad); };
+      },
+      Starts(options.starts), options);
 
   BgNbdFit fit;
   fit.params = {std::exp(m.log_params[0]), std::exp(m.log_params[1]) / scale,

@@ -198,8 +198,8 @@ StatusOr<GammaGammaFit> FitGammaGamma(const RfmSummary& summary, const FitOption
     starts.push_back(std::move(s));
   }
   const clv_internal::MinimiseResult m = clv_internal::MinimiseOverLogParams(
-      [&](const double* lp, double* grad) {
-        return Objective(data, options.penalizer_coef, lp, grad);
+      [&]() -> clv_internal::LogObjective {
+        return [&](const double* lp, double* grad) { return Objective(data, options.penalizer_coef, lp, grad); };
       },
       starts, options);
 

@@ -33,8 +33,13 @@ struct MinimiseResult {
 // L-BFGS (NLopt's LD_LBFGS, analytic gradients) from each start; keeps the
 // lowest value. The starts are in log-parameters and are clamped to the
 // bounds. Starts after the first are screened at a loose tolerance and
-// finished only when they beat the best so far (FitOptions::starts).
-MinimiseResult MinimiseOverLogParams(const LogObjective& objective,
+// finished only when they beat the best so far (FitOptions::starts), on a
+// second thread when FitOptions::threads > 1.
+// Objectives may keep scratch space, so each thread gets its own from this;
+// it is called from several threads at once.
+using ObjectiveFactory = std::function<LogObjective()>;
+
+MinimiseResult MinimiseOverLogParams(const ObjectiveFactory& make_objective,
                                      const std::vector<std::vector<double>>& starts,
                                      const FitOptions& options);
 
