@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -208,6 +209,53 @@ TEST(BgNbdTest, LogLikelihoodMatchesFitReport) {
     sum += BgNbdLogLikelihood(kScipyParams, cdnow.x[i], cdnow.t_x[i], cdnow.T[i]);
   }
   EXPECT_NEAR(sum, kScipyLogLikelihood, 1e-3);
+}
+
+// The fit merges identical customers after sorting them, so neither the
+// customers' order nor the thread count changes a bit of the result.
+TEST(BgNbdTest, FitIgnoresCustomerOrderAndThreads) {
+  const RfmSummary cdnow = LoadOrDie();
+  RfmSummary reversed;
+  for (size_t i = cdnow.size(); i-- > 0;) {
+    reversed.x.push_back(cdnow.x[i]);
+    reversed.t_x.push_back(cdnow.t_x[i]);
+    reversed.T.push_back(cdnow.T[i]);
+  }
+  FitOptions one_thread;
+  one_thread.threads = 1;
+  StatusOr<BgNbdFit> a = FitBgNbd(cdnow);
+  StatusOr<BgNbdFit> b = FitBgNbd(reversed);
+  StatusOr<BgNbdFit> c = FitBgNbd(cdnow, one_thread);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  for (const BgNbdFit* other : {&*b, &*c}) {
+    EXPECT_EQ(a->params.r, other->params.r);
+    EXPECT_EQ(a->params.alpha, other->params.alpha);
+    EXPECT_EQ(a->params.a, other->params.a);
+    EXPECT_EQ(a->params.b, other->params.b);
+    EXPECT_EQ(a->report.evaluations, other->report.evaluations);
+  }
+}
+
+// The reported log-likelihood comes from the merged, rescaled objective; it
+// must be the plain sum over customers at the fitted parameters, whether the
+// times were few (tabulated: CDNOW's days) or all different.
+TEST(BgNbdTest, ReportedLogLikelihoodIsTheSumOverCustomers) {
+  RfmSummary continuous = LoadOrDie();
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> jitter(0.0, 0.01);
+  for (size_t i = 0; i < continuous.size(); ++i) {
+    continuous.T[i] += jitter(rng);
+    if (continuous.x[i] > 0) continuous.t_x[i] += jitter(rng) * (continuous.T[i] - continuous.t_x[i]);
+  }
+  const RfmSummary days = LoadOrDie();
+  for (const RfmSummary* s : {&days, static_cast<const RfmSummary*>(&continuous)}) {
+    StatusOr<BgNbdFit> fit = FitBgNbd(*s);
+    ASSERT_TRUE(fit.ok()) << fit.status().ToString();
+    double sum = 0;
+    for (size_t i = 0; i < s->size(); ++i) sum += BgNbdLogLikelihood(fit->params, s->x[i], s->t_x[i], s->T[i]);
+    EXPECT_NEAR(fit->report.log_likelihood, sum, 1e-9 * std::abs(sum));
+    EXPECT_TRUE(fit->report.converged) << fit->report.outcome;
+  }
 }
 
 RfmSummary Small() {
