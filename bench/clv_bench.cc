@@ -1,7 +1,7 @@
 // The customer-lifetime-value step of `omni profiles build` (ComputeClv after
 // it has gathered the purchases), stage by stage, on a purchase history:
-//   clv_bench --events CSV [--utc-offset-min M] [--as-of-ms MS] [--repeat N] [--out FILE]
-//   clv_bench --history FILE [--repeat N] [--out FILE]
+//   clv_bench --events CSV [--utc-offset-min M] [--as-of-ms MS] [--repeat N] [--threads T] [--out FILE]
+//   clv_bench --history FILE [--repeat N] [--threads T] [--out FILE]
 // CSV is what `omni profiles build --export-events CSV` writes: its purchase
 // rows (amount = quantity x price) grouped by customer_key, the calibration
 // end the last event's day unless --as-of-ms; M is the build's
@@ -11,9 +11,10 @@
 // FILE is an exact recording: its first line is "calibration_end_ms
 // utc_offset_ms unit" (unit 0 = day, 1 = week), every other line "customer
 // ts_ms amount" (0-based ascending customers). The stages are the builder's: BuildRfmSummary,
-// FitBgNbdForScoring, P(alive) and E[purchases in 90 days] per customer,
-// FitGammaGamma, CustomerLifetimeValues. Wall seconds per stage, fastest of
+// FitBgNbdForScoring, P(alive) and E[purchases in 90 days] per customer
+// (BgNbdPredictions), FitGammaGamma, CustomerLifetimeValues. Wall seconds per stage, fastest of
 // --repeat runs (default 5), with the CPU seconds of the whole process.
+// --threads sets FitOptions::threads (default 2, as the profile build).
 // --out writes the fitted parameters and every customer's predictions with 17
 // significant digits, for comparing two builds (before/after a change).
 #include <sys/resource.h>
@@ -30,7 +31,6 @@
 #include <vector>
 
 #include "omni/profile/clv.h"
-#include "omni/profile/clv_internal.h"
 
 namespace {
 
@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
   const char* events_path = nullptr;
   const char* out_path = nullptr;
   int repeat = 5;
+  FitOptions fit_options;
   int utc_offset_min = 0;
   int64_t as_of_ms = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -145,6 +146,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--as-of-ms")) as_of_ms = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--repeat")) repeat = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--out")) out_path = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--threads")) fit_options.threads = std::atoi(argv[i + 1]);
   }
   Recorded rec;
   const bool loaded = history_path != nullptr   ? Load(history_path, rec)
@@ -153,7 +155,7 @@ int main(int argc, char** argv) {
   if (!loaded) {
     std::fprintf(stderr,
                  "usage: clv_bench (--events CSV [--utc-offset-min M] [--as-of-ms MS] | --history FILE) "
-                 "[--repeat N] [--out FILE]\n");
+                 "[--repeat N] [--threads T] [--out FILE]\n");
     return 2;
   }
   const char* kStages[] = {"rfm_summary", "bgnbd_fit", "bgnbd_predict", "gamma_gamma_fit", "clv", "total"};
@@ -176,7 +178,7 @@ int main(int argc, char** argv) {
     if (!summary.ok()) return std::fprintf(stderr, "%s\n", summary.status().ToString().c_str()), 1;
     s[0] = lap();
     std::string note;
-    omni::StatusOr<BgNbdFit> bg = FitBgNbdForScoring(*summary, FitOptions{}, &note);
+    omni::StatusOr<BgNbdFit> bg = FitBgNbdForScoring(*summary, fit_options, &note);
     if (!bg.ok()) return std::fprintf(stderr, "%s\n", bg.status().ToString().c_str()), 1;
     s[1] = lap();
     const RfmSummary& sm = *summary;
@@ -184,19 +186,11 @@ int main(int argc, char** argv) {
     out.alive.assign(sm.size(), 0);
     out.expected.assign(sm.size(), 0);
     {
-      std::map<std::pair<double, double>, double> if_alive;
-      for (size_t i = 0; i < sm.size(); ++i) {
-        out.alive[i] = BgNbdProbabilityAlive(bg->params, sm.x[i], sm.t_x[i], sm.T[i]);
-        auto [it, inserted] = if_alive.try_emplace({sm.x[i], sm.T[i]}, 0.0);
-        if (inserted) {
-          it->second = clv_internal::BgNbdExpectedPurchasesIfAlive(bg->params, kExpectedPurchasesDays,
-                                                                   sm.x[i], sm.T[i]);
-        }
-        out.expected[i] = it->second * out.alive[i];
-      }
+      omni::Status st = BgNbdPredictions(bg->params, kExpectedPurchasesDays, sm, out.alive, out.expected);
+      if (!st.ok()) return std::fprintf(stderr, "%s\n", st.ToString().c_str()), 1;
     }
     s[2] = lap();
-    omni::StatusOr<GammaGammaFit> gg = FitGammaGamma(sm, FitOptions{});
+    omni::StatusOr<GammaGammaFit> gg = FitGammaGamma(sm, fit_options);
     if (!gg.ok()) return std::fprintf(stderr, "%s\n", gg.status().ToString().c_str()), 1;
     s[3] = lap();
     out.clv.assign(sm.size(), 0);

@@ -227,6 +227,11 @@ Status CustomerLifetimeValues(const BgNbdParams& bgnbd, const GammaGammaParams& 
   // only; day- or week-based summaries repeat those pairs across thousands of
   // customers, so each pair is computed once, and its term ratios depend on
   // x alone, so they are computed once per x.
+  if (!clv_internal::ValidParams(bgnbd)) {  // as CustomerLifetimeValue: NaN for each
+    std::fill(out.begin(), out.end(), std::nan(""));
+    return Status::Ok();
+  }
+  clv_internal::AliveProbability probability(bgnbd);
   absl::flat_hash_map<double, std::unique_ptr<clv_internal::IfAliveSeries>> series;
   absl::flat_hash_map<std::pair<double, double>, double> discounted;
   for (size_t i = 0; i < summary.size(); ++i) {
@@ -238,7 +243,7 @@ Status CustomerLifetimeValues(const BgNbdParams& bgnbd, const GammaGammaParams& 
       it->second = DiscountedPurchasesIfAlive(*s, T, options);
     }
     out[i] = GammaGammaExpectedSpend(spend, x, summary.monetary[i]) *
-             BgNbdProbabilityAlive(bgnbd, x, summary.t_x[i], T) * it->second;
+             probability(x, summary.t_x[i], T) * it->second;
   }
   return Status::Ok();
 }

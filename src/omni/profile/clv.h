@@ -193,6 +193,16 @@ double BgNbdExpectedPurchases(const BgNbdParams& params, double t, double x, dou
 // since under BG/NBD dropout happens only right after a purchase.
 double BgNbdProbabilityAlive(const BgNbdParams& params, double x, double t_x, double T);
 
+// P(alive) and E[Y(t) | x, t_x, T] of every row of `summary` into `alive` and
+// `expected` (same length as the summary), for scoring a whole customer base:
+// the work customers share (the 2F1 series per x, its value per (x, T), logs
+// per day) is done once. alive[i] is BgNbdProbabilityAlive bit for bit;
+// expected[i] = E[Y(t) | alive] * alive[i], BgNbdExpectedPurchases up to
+// rounding. InvalidArgument for an invalid summary, parameters or t, or
+// outputs of the wrong length.
+Status BgNbdPredictions(const BgNbdParams& params, double t, const RfmSummary& summary, std::span<double> alive,
+                        std::span<double> expected);
+
 // E[X(t)]: repeat purchases expected in the first t time units after a
 // randomly chosen customer's first purchase (FHL 2005, eq. 9).
 double BgNbdUnconditionalExpectedPurchases(const BgNbdParams& params, double t);

@@ -24,6 +24,8 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <span>
+#include <utility>
 #include <numeric>
 #include <vector>
 
@@ -338,10 +340,7 @@ std::vector<std::vector<double>> Starts(int count) {
   return starts;
 }
 
-bool ValidParams(const BgNbdParams& p) {
-  return p.r > 0 && p.alpha > 0 && p.a > 0 && p.b > 0 && std::isfinite(p.r) &&
-         std::isfinite(p.alpha) && std::isfinite(p.a) && std::isfinite(p.b);
-}
+using clv_internal::ValidParams;
 
 bool ValidCustomer(double x, double t_x, double T) {
   return x >= 0 && std::isfinite(x) && t_x >= 0 && T >= t_x && std::isfinite(T) &&
@@ -392,7 +391,41 @@ double BgNbdUnconditionalExpectedPurchases(const BgNbdParams& p, double t) {
   return clv_internal::BgNbdExpectedPurchasesIfAlive(p, t, 0, 0);
 }
 
+Status BgNbdPredictions(const BgNbdParams& p, double t, const RfmSummary& summary, std::span<double> alive,
+                        std::span<double> expected) {
+  OMNI_RETURN_IF_ERROR(ValidateRfmSummary(summary));
+  if (!ValidParams(p)) {
+    return InvalidArgument(
+        fmt::format("BG/NBD parameters r={}, alpha={}, a={}, b={} must be finite and > 0", p.r, p.alpha, p.a, p.b));
+  }
+  if (!(t >= 0) || !std::isfinite(t)) return InvalidArgument(fmt::format("prediction horizon {} must be >= 0", t));
+  if (alive.size() != summary.size() || expected.size() != summary.size()) {
+    return InvalidArgument(fmt::format("BG/NBD predictions: {} and {} slots for {} customers", alive.size(),
+                                       expected.size(), summary.size()));
+  }
+  clv_internal::AliveProbability probability(p);
+  absl::flat_hash_map<double, std::unique_ptr<clv_internal::IfAliveSeries>> series;
+  absl::flat_hash_map<std::pair<double, double>, double> if_alive;
+  for (size_t i = 0; i < summary.size(); ++i) {
+    const double x = summary.x[i], T = summary.T[i];
+    alive[i] = probability(x, summary.t_x[i], T);
+    auto [it, inserted] = if_alive.try_emplace({x, T}, 0.0);
+    if (inserted) {
+      std::unique_ptr<clv_internal::IfAliveSeries>& s = series[x];
+      if (s == nullptr) s = std::make_unique<clv_internal::IfAliveSeries>(p, x);
+      it->second = (*s)(t, T);
+    }
+    expected[i] = it->second * alive[i];
+  }
+  return Status::Ok();
+}
+
 namespace clv_internal {
+
+bool ValidParams(const BgNbdParams& p) {
+  return p.r > 0 && p.alpha > 0 && p.a > 0 && p.b > 0 && std::isfinite(p.r) &&
+         std::isfinite(p.alpha) && std::isfinite(p.a) && std::isfinite(p.b);
+}
 
 // The numerator of FHL eq. 10, written with Euler's transformation
 //   2F1(r+x, b+x; c; z) = (1-z)^(c-r-b-2x) 2F1(a+b-1-r, a-1; c; z),
@@ -402,6 +435,31 @@ namespace clv_internal {
 double BgNbdExpectedPurchasesIfAlive(const BgNbdParams& p, double t, double x, double T) {
   if (t == 0) return 0.0;
   return IfAliveSeries(p, x)(t, T);
+}
+
+AliveProbability::AliveProbability(const BgNbdParams& p) : params_(p), log_a_(std::log(p.a)) {}
+
+double AliveProbability::LogAlphaPlus(double t) {
+  if (!(t >= 0 && t < kTableSize && t == std::floor(t))) return std::log(params_.alpha + t);
+  const auto k = static_cast<size_t>(t);
+  if (k >= log_alpha_t_.size()) log_alpha_t_.resize(k + 1, std::nan(""));
+  if (std::isnan(log_alpha_t_[k])) log_alpha_t_[k] = std::log(params_.alpha + t);
+  return log_alpha_t_[k];
+}
+
+double AliveProbability::LogBPlus(double x) {
+  if (!(x >= 0 && x < kTableSize)) return std::log(params_.b + x - 1);
+  const auto k = static_cast<size_t>(x);  // x is whole
+  if (k >= log_b_x_.size()) log_b_x_.resize(k + 1, std::nan(""));
+  if (std::isnan(log_b_x_[k])) log_b_x_[k] = std::log(params_.b + x - 1);
+  return log_b_x_[k];
+}
+
+// LogDropoutOdds and BgNbdProbabilityAlive, term for term.
+double AliveProbability::operator()(double x, double t_x, double T) {
+  if (x == 0) return 1.0;
+  const double odds = log_a_ - LogBPlus(x) + (params_.r + x) * (LogAlphaPlus(T) - LogAlphaPlus(t_x));
+  return 1 / (1 + std::exp(odds));
 }
 
 IfAliveSeries::IfAliveSeries(const BgNbdParams& p, double x) : params_(p), a_(p.a) {

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <tuple>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -256,6 +258,32 @@ TEST(BgNbdTest, ReportedLogLikelihoodIsTheSumOverCustomers) {
     EXPECT_NEAR(fit->report.log_likelihood, sum, 1e-9 * std::abs(sum));
     EXPECT_TRUE(fit->report.converged) << fit->report.outcome;
   }
+}
+
+TEST(BgNbdTest, PredictionsForAllCustomersMatchOneByOne) {
+  RfmSummary cdnow = LoadOrDie();
+  // Whole-day times (the table path) and fractional weeks (the log path).
+  RfmSummary days = cdnow;
+  for (size_t i = 0; i < days.size(); ++i) {
+    days.t_x[i] = std::round(days.t_x[i] * 7);
+    days.T[i] = std::round(days.T[i] * 7);
+  }
+  BgNbdParams in_days = kScipyParams;
+  in_days.alpha *= 7;
+  for (const auto& [s, p, t] : {std::tuple(&cdnow, kScipyParams, 39.0), std::tuple(&days, in_days, 90.0)}) {
+    std::vector<double> alive(s->size()), expected(s->size());
+    ASSERT_TRUE(BgNbdPredictions(p, t, *s, alive, expected).ok());
+    for (size_t i = 0; i < s->size(); ++i) {
+      EXPECT_EQ(alive[i], BgNbdProbabilityAlive(p, s->x[i], s->t_x[i], s->T[i])) << i;
+      ExpectRelativeNear(BgNbdExpectedPurchases(p, t, s->x[i], s->t_x[i], s->T[i]), expected[i], 1e-14);
+    }
+  }
+  std::vector<double> alive(cdnow.size()), expected(cdnow.size()), short_out(3);
+  EXPECT_EQ(BgNbdPredictions(kScipyParams, 39, cdnow, alive, short_out).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(BgNbdPredictions(BgNbdParams{}, 39, cdnow, alive, expected).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(BgNbdPredictions(kScipyParams, -1, cdnow, alive, expected).code(), StatusCode::kInvalidArgument);
+  cdnow.t_x[5] = cdnow.T[5] + 1;
+  EXPECT_EQ(BgNbdPredictions(kScipyParams, 39, cdnow, alive, expected).code(), StatusCode::kInvalidArgument);
 }
 
 RfmSummary Small() {

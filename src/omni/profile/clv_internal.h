@@ -76,6 +76,29 @@ class IfAliveSeries {
   std::vector<double> ratio_;  // term k+1 / term k, without z
 };
 
+// All four parameters finite and > 0.
+bool ValidParams(const BgNbdParams& params);
+
+// BgNbdProbabilityAlive for many customers of one fit, bit for bit, with
+// fewer log calls: those of whole-number times (day summaries) and of
+// b + x - 1 come from tables filled on first use. Parameters and customers
+// are assumed valid.
+class AliveProbability {
+ public:
+  explicit AliveProbability(const BgNbdParams& params);
+  double operator()(double x, double t_x, double T);
+
+ private:
+  static constexpr double kTableSize = 1 << 16;  // days: 179 years
+  double LogAlphaPlus(double t);                 // log(alpha + t)
+  double LogBPlus(double x);                     // log(b + x - 1)
+
+  BgNbdParams params_;
+  double log_a_;
+  std::vector<double> log_alpha_t_;  // by whole t; NaN: not yet computed
+  std::vector<double> log_b_x_;      // by x
+};
+
 // Sum of log(v) over many v, with one log call per few hundred values: the
 // values are multiplied together and the product's binary exponent is taken
 // out whenever it leaves [2^-256, 2^256]. log dominates the likelihoods'

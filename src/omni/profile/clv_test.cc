@@ -111,6 +111,18 @@ TEST(ClvTest, BatchMatchesScalarAndValidates) {
   options.horizon_months = -1;
   EXPECT_EQ(CustomerLifetimeValues(kBgNbd, kGammaGamma, *cdnow, options, out).code(),
             StatusCode::kInvalidArgument);
+  // Parameters no model has: NaN for everyone, as CustomerLifetimeValue.
+  options.horizon_months = 12;
+  ASSERT_TRUE(CustomerLifetimeValues(BgNbdParams{}, kGammaGamma, *cdnow, options, out).ok());
+  EXPECT_TRUE(std::isnan(out[0]));
+  EXPECT_TRUE(std::isnan(CustomerLifetimeValue(BgNbdParams{}, kGammaGamma, 2, 30, 38, 22, options)));
+  // Every customer as the one-customer function gives it.
+  ASSERT_TRUE(CustomerLifetimeValues(kBgNbd, kGammaGamma, *cdnow, options, out).ok());
+  for (size_t i = 0; i < cdnow->size(); ++i) {
+    const double one = CustomerLifetimeValue(kBgNbd, kGammaGamma, cdnow->x[i], cdnow->t_x[i], cdnow->T[i],
+                                             cdnow->monetary[i], options);
+    EXPECT_NEAR(out[i], one, 1e-13 * std::abs(one)) << i;
+  }
   RfmSummary no_money = *cdnow;
   no_money.monetary.clear();
   EXPECT_EQ(CustomerLifetimeValues(kBgNbd, kGammaGamma, no_money, ClvOptions{}, out).code(),
