@@ -2,7 +2,9 @@
 // not part of the profile module's interface.
 #pragma once
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -108,20 +110,32 @@ class AliveProbability {
 class LogSum {
  public:
   void Add(double v) {
-    if (v >= kSmall && v <= kLarge) {
+    if (v >= kSmall && v <= kLarge) [[likely]] {
       product_ *= v;
-      if (product_ > kLarge || product_ < kSmall) TakeOutExponent();
+      if (product_ > kLarge || product_ < kSmall) [[unlikely]] TakeOutExponent();
     } else {
-      sum_ += std::log(v);
+      sum_ += Log(v);
     }
   }
-  // `weight` customers with the same value.
+  // `weight` customers with the same value: v^weight joins the product when
+  // the weight is a small whole number (merged rows usually have 2 or 3
+  // customers).
   void Add(double v, double weight) {
-    if (weight == 1) {
+    if (weight == 1) [[likely]] {
       Add(v);
-    } else {
-      sum_ += weight * std::log(v);
+      return;
     }
+    const int whole = static_cast<int>(weight);
+    if (whole == weight && whole >= 2 && whole <= 8 && v >= 0x1p-32 && v <= 0x1p32) {
+      double power = 1, base = v;  // by squaring: within 2^+-256
+      for (int w = whole; w > 0; w >>= 1, base *= base) {
+        if (w & 1) power *= base;
+      }
+      product_ *= power;
+      if (product_ > kLarge || product_ < kSmall) [[unlikely]] TakeOutExponent();
+      return;
+    }
+    sum_ += weight * Log(v);
   }
   double Value() const {
     // ln 2 split so that exponent_ * kLn2High is exact (Cody and Waite).
@@ -131,10 +145,16 @@ class LogSum {
 
  private:
   static constexpr double kSmall = 0x1p-256, kLarge = 0x1p256;
+  // Out of line and without `this`, so that the hot loop can keep the
+  // running sums in registers.
+  [[gnu::noinline, gnu::cold]] static double Log(double v) { return std::log(v); }
+  // frexp without the call: the product is a normal number here (each
+  // factor is within 2^+-256 and so was the product before it).
   void TakeOutExponent() {
-    int e = 0;
-    product_ = std::frexp(product_, &e);
-    exponent_ += e;
+    const auto bits = std::bit_cast<uint64_t>(product_);
+    constexpr uint64_t kExponentBits = uint64_t{0x7ff} << 52;
+    exponent_ += static_cast<double>(static_cast<int>((bits & kExponentBits) >> 52) - 1022);
+    product_ = std::bit_cast<double>((bits & ~kExponentBits) | (uint64_t{1022} << 52));  // in [0.5, 1)
   }
   double product_ = 1.0;
   double exponent_ = 0.0;

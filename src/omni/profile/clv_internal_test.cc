@@ -83,12 +83,21 @@ TEST(LogSumTest, EqualsTheSumOfLogs) {
   double expected = 0, magnitude = 0;
   for (int i = 0; i < 100'000; ++i) {
     const double v = std::pow(10.0, exponent(rng));
-    const double weight = i % 5 == 0 ? 3 : 1;
+    const double weight = i % 5 == 0 ? 1 + i % 13 : i % 7 == 0 ? 2.5 : 1;  // 1..13, and not whole
     sum.Add(v, weight);
     expected += weight * std::log(v);
     magnitude += weight * std::abs(std::log(v));
   }
   EXPECT_NEAR(sum.Value(), expected, 1e-14 * magnitude);
+  // Weighted values near 1, as BG/NBD's merged rows give them.
+  LogSum weighted;
+  double expected_weighted = 0;
+  for (int i = 0; i < 100'000; ++i) {
+    const double v = 1 + (i % 997) / 997.0, weight = 1 + i % 9;
+    weighted.Add(v, weight);
+    expected_weighted += weight * std::log(v);
+  }
+  EXPECT_NEAR(weighted.Value(), expected_weighted, 1e-13 * expected_weighted);
 
   // Values near 1 (BG/NBD's 1 + e): the product's exponent is taken out
   // every few hundred factors.
