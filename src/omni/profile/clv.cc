@@ -266,7 +266,7 @@ double CallObjective(unsigned /*n*/, const double* x, double* grad, void* data) 
 }
 
 // Relative tolerance of the starts after the first (MinimiseOverLogParams).
-constexpr double kScreeningTolerance = 1e-6;
+constexpr double kScreeningTolerance = 1e-4;
 
 bool StoppedOnTolerance(nlopt_result r) {
   // ROUNDOFF_LIMITED: L-BFGS at the optimum can no longer make progress in

@@ -123,7 +123,7 @@ struct FitOptions {
   // Independent local optimisations from different starting points; the best
   // is kept. Guards against a start that stalls on a flat ridge, which these
   // likelihoods have. The first start runs to relative_tolerance; the others
-  // stop at 1e-6 (enough to tell another basin) and are finished to
+  // stop at 1e-4 (enough to tell another basin) and are finished to
   // relative_tolerance only when they beat the first.
   int starts = 3;
   // 2: the first start runs on the calling thread while a second thread
