@@ -13,11 +13,15 @@
 #include "omni/profile/clv.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cmath>
 #include <numeric>
 #include <vector>
 
+#include <absl/container/flat_hash_map.h>
 #include <boost/math/special_functions/digamma.hpp>
+#include <boost/sort/spreadsort/integer_sort.hpp>
 #include <fmt/format.h>
 
 #include "omni/profile/clv_internal.h"
@@ -47,35 +51,52 @@ struct GammaGammaData {
 bool Fittable(const RfmSummary& s, size_t i) { return s.x[i] >= 1 && s.monetary[i] > 0; }
 
 GammaGammaData Prepare(const RfmSummary& s) {
-  std::vector<size_t> order;
+  struct Row {
+    double x, m;
+  };
+  std::vector<Row> by_m;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (Fittable(s, i)) order.push_back(i);
+    if (Fittable(s, i)) by_m.push_back({s.x[i], s.monetary[i]});
   }
-  std::sort(order.begin(), order.end(), [&](size_t i, size_t j) {
-    if (s.x[i] != s.x[j]) return s.x[i] < s.x[j];
-    return s.monetary[i] < s.monetary[j];
-  });
+  // Sorted by (x, m) without comparison sorts: by m with a radix sort (a
+  // positive double's bits order as its value does), then stably by x with a
+  // counting sort over the few distinct x.
+  boost::sort::spreadsort::integer_sort(
+      by_m.begin(), by_m.end(), [](const Row& r, unsigned offset) { return std::bit_cast<uint64_t>(r.m) >> offset; },
+      [](const Row& l, const Row& r) { return l.m < r.m; });
+  absl::flat_hash_map<double, size_t> next;  // x -> its rows, then where its next row goes
+  for (const Row& r : by_m) ++next[r.x];
+  std::vector<std::pair<double, size_t>> xs(next.begin(), next.end());
+  std::sort(xs.begin(), xs.end());
+  size_t at = 0;
+  for (const auto& [x, count] : xs) {
+    next[x] = at;
+    at += count;
+  }
+  std::vector<Row> rows(by_m.size());
+  for (const Row& r : by_m) rows[next[r.x]++] = r;
+
   GammaGammaData d;
-  size_t last = 0;
-  for (size_t i : order) {
+  const Row* last = nullptr;
+  for (const Row& r : rows) {
     d.total_weight += 1;
-    d.mean_m += s.monetary[i];
-    if (!d.weight.empty() && s.x[i] == s.x[last] && s.monetary[i] == s.monetary[last]) {
+    d.mean_m += r.m;
+    if (last != nullptr && r.x == last->x && r.m == last->m) {
       d.weight.back() += 1;
       d.groups.back().weight += 1;
-      d.groups.back().sum_w_log_m += std::log(s.monetary[i]);
+      d.groups.back().sum_w_log_m += std::log(r.m);
       continue;
     }
-    if (d.groups.empty() || d.groups.back().x != s.x[i]) {
-      d.groups.push_back({s.x[i], std::log(s.x[i]), 0, 0, d.weight.size(), d.weight.size()});
+    if (d.groups.empty() || d.groups.back().x != r.x) {
+      d.groups.push_back({r.x, std::log(r.x), 0, 0, d.weight.size(), d.weight.size()});
     }
     GammaGammaData::Group& g = d.groups.back();
     g.weight += 1;
-    g.sum_w_log_m += std::log(s.monetary[i]);
+    g.sum_w_log_m += std::log(r.m);
     g.end += 1;
-    d.xm.push_back(s.x[i] * s.monetary[i]);
+    d.xm.push_back(r.x * r.m);
     d.weight.push_back(1);
-    last = i;
+    last = &r;
   }
   d.mean_m /= d.total_weight;
   return d;
