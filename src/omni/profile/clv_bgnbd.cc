@@ -89,6 +89,17 @@ void AddRow(BgNbdData& d, double x, double count) {
 class Numbering {
  public:
   uint32_t Id(double v) {
+    // Whole numbers (counts, and times of day summaries) index an array:
+    // cheaper than hashing, three times per customer.
+    if (v >= 0 && v < kDirect && v == static_cast<double>(static_cast<uint32_t>(v))) {
+      const auto k = static_cast<uint32_t>(v);
+      if (k >= direct_.size()) direct_.resize(k + 1, kNone);
+      if (direct_[k] == kNone) {
+        direct_[k] = static_cast<uint32_t>(values_.size());
+        values_.push_back(v);
+      }
+      return direct_[k];
+    }
     auto [it, inserted] = id_.try_emplace(v, static_cast<uint32_t>(values_.size()));
     if (inserted) values_.push_back(v);
     return it->second;
@@ -108,6 +119,9 @@ class Numbering {
   }
 
  private:
+  static constexpr uint32_t kDirect = 1 << 16;
+  static constexpr uint32_t kNone = UINT32_MAX;
+  std::vector<uint32_t> direct_;
   absl::flat_hash_map<double, uint32_t> id_;
   std::vector<double> values_;
 };
