@@ -287,27 +287,52 @@ class BgNbdObjective {
       double sum_max = 0, sum_log = 0, sum_inv = 0;
       double sum_pi = 0;  // sum of weight * P(dropped | row)
       clv_internal::LogSum sum_log_1pe;
-      for (size_t k = g.begin; k < g.end; ++k) {
-        double log_T, inv_T, log_t, inv_t;
-        at_T(k, log_T, inv_T);
-        at_t_x(k, log_t, inv_t);
-        const double a3 = -rx * log_T;
-        const double a4 = c4 - rx * log_t;
-        // log(e^a3 + e^a4) = max + log(1 + e), e = e^-|a3 - a4| in (0, 1].
-        // log(1 + e) rather than log1p(e): its error (< 2.3e-16 absolute,
-        // from rounding 1 + e) is below an ulp of the term, and LogSum
-        // takes it without a log call per row. Branch-free: which side wins
-        // is a coin toss per row.
-        const double e = std::exp(-std::abs(a3 - a4));
-        const double one_plus_e = 1 + e;
-        const double share = 1 / one_plus_e;
-        const double pi = a3 >= a4 ? e * share : share;  // P(dropped | row)
-        const double wk = d_.weight[k];
-        sum_max += wk * std::max(a3, a4);
-        sum_log_1pe.Add(one_plus_e, wk);
-        sum_log += wk * (log_T + pi * (log_t - log_T));
-        sum_inv += wk * (inv_T + pi * (inv_t - inv_T));
-        sum_pi += wk * pi;
+      if constexpr (kTabulated) {
+        if (PowersFit(rx, c4, g.end - g.begin)) {
+          // e^(A4 - A3) = a / (b + x - 1) * (alpha + T)^rx / (alpha + t_x)^rx
+          // from a table of (alpha + t)^+-rx: no exp per row. The log-sum
+          // is A3 + log(1 + e^(A4 - A3)) whichever is larger.
+          const double ratio_c = std::exp(c4);
+          double sum_log_T = 0;
+          for (size_t k = g.begin; k < g.end; ++k) {
+            const uint32_t iT = d_.T_index[k], it = d_.t_x_index[k];
+            const double log_T = log_alpha_t_[iT], log_t = log_alpha_t_[it];
+            const double ratio = power_[iT] * inverse_power_[it] * ratio_c;
+            const double one_plus = 1 + ratio;
+            const double pi = ratio / one_plus;  // P(dropped | row)
+            const double wk = d_.weight[k];
+            sum_log_T += wk * log_T;
+            sum_log_1pe.Add(one_plus, wk);
+            sum_log += wk * (log_T + pi * (log_t - log_T));
+            sum_inv += wk * (inv_alpha_t_[iT] + pi * (inv_alpha_t_[it] - inv_alpha_t_[iT]));
+            sum_pi += wk * pi;
+          }
+          sum_max = -rx * sum_log_T;
+        }
+      }
+      if (!kTabulated || powers_for_ != rx) {
+        for (size_t k = g.begin; k < g.end; ++k) {
+          double log_T, inv_T, log_t, inv_t;
+          at_T(k, log_T, inv_T);
+          at_t_x(k, log_t, inv_t);
+          const double a3 = -rx * log_T;
+          const double a4 = c4 - rx * log_t;
+          // log(e^a3 + e^a4) = max + log(1 + e), e = e^-|a3 - a4| in (0, 1].
+          // log(1 + e) rather than log1p(e): its error (< 2.3e-16 absolute,
+          // from rounding 1 + e) is below an ulp of the term, and LogSum
+          // takes it without a log call per row. Branch-free: which side
+          // wins is a coin toss per row.
+          const double e = std::exp(-std::abs(a3 - a4));
+          const double one_plus_e = 1 + e;
+          const double share = 1 / one_plus_e;
+          const double pi = a3 >= a4 ? e * share : share;  // P(dropped | row)
+          const double wk = d_.weight[k];
+          sum_max += wk * std::max(a3, a4);
+          sum_log_1pe.Add(one_plus_e, wk);
+          sum_log += wk * (log_T + pi * (log_t - log_T));
+          sum_inv += wk * (inv_T + pi * (inv_t - inv_T));
+          sum_pi += wk * pi;
+        }
       }
       ll += sum_max + sum_log_1pe.Value();
       g_r -= sum_log;
@@ -328,8 +353,34 @@ class BgNbdObjective {
     return value;
   }
 
+  // Fills power_ and inverse_power_ with (alpha + t)^+-rx for every
+  // tabulated time when a group of `rows` rows has more rows than there are
+  // times (else an exp per row is cheaper) and every product of the ratio
+  // stays finite and non-zero (e^+-700). Marks the table as rx's.
+  bool PowersFit(double rx, double c4, size_t rows) {
+    powers_for_ = std::nan("");
+    if (rows < d_.times.size() || d_.times.empty()) return false;
+    constexpr double kExponentLimit = 700;
+    // log_alpha_t_ increases with t: the table is sorted by time.
+    const double low = rx * log_alpha_t_.front(), high = rx * log_alpha_t_.back();
+    if (!(std::max(std::abs(low), std::abs(high)) < kExponentLimit) ||
+        !(high - low + std::abs(c4) < kExponentLimit)) {
+      return false;
+    }
+    power_.resize(d_.times.size());
+    inverse_power_.resize(d_.times.size());
+    for (size_t k = 0; k < d_.times.size(); ++k) {
+      power_[k] = std::exp(rx * log_alpha_t_[k]);
+      inverse_power_[k] = 1 / power_[k];
+    }
+    powers_for_ = rx;
+    return true;
+  }
+
   const BgNbdData& d_;
   double penalizer_;
+  std::vector<double> power_, inverse_power_;
+  double powers_for_ = std::nan("");  // the rx they were computed for
   std::vector<double> log_alpha_t_;
   std::vector<double> inv_alpha_t_;
 };
