@@ -1,5 +1,6 @@
 #include "omni/profile/clv.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -258,6 +259,60 @@ TEST(BgNbdTest, ReportedLogLikelihoodIsTheSumOverCustomers) {
     EXPECT_NEAR(fit->report.log_likelihood, sum, 1e-9 * std::abs(sum));
     EXPECT_TRUE(fit->report.converged) << fit->report.outcome;
   }
+}
+
+// 20,000 customers drawn from BG/NBD itself (r, alpha, a, b as the demo
+// data's), observed for 30 to 365 whole days: times repeat, so the fit takes
+// its tabulated paths (a table of (alpha + t)^rx in the large groups).
+RfmSummary SimulatedDays(double jitter) {
+  std::mt19937_64 rng(3);
+  const double r = 0.8, alpha = 80, a = 0.12, b = 2.0;
+  std::gamma_distribution<double> lambda_of(r, 1 / alpha);
+  std::gamma_distribution<double> beta_a(a, 1), beta_b(b, 1);
+  std::uniform_int_distribution<int> age(30, 365);
+  std::uniform_real_distribution<double> unit(0, 1);
+  RfmSummary s;
+  for (int i = 0; i < 20'000; ++i) {
+    const double lambda = lambda_of(rng);
+    const double ga = beta_a(rng), gb = beta_b(rng);
+    const double p = ga / (ga + gb);
+    const double T = age(rng);
+    double t = 0, last = 0;
+    int x = 0;
+    while (true) {
+      t += -std::log(1 - unit(rng)) / lambda;
+      if (t > T) break;
+      ++x;
+      last = t;
+      if (unit(rng) < p) break;
+    }
+    const double t_x = x == 0 ? 0 : std::clamp(std::ceil(last), 1.0, T);
+    s.x.push_back(x);
+    s.t_x.push_back(t_x);
+    // jitter > 0 makes every time distinct: the untabulated path.
+    s.T.push_back(T + jitter * i);
+  }
+  return s;
+}
+
+TEST(BgNbdTest, TabulatedAndPerRowObjectivesAgree) {
+  StatusOr<BgNbdFit> days = FitBgNbd(SimulatedDays(0));
+  StatusOr<BgNbdFit> distinct = FitBgNbd(SimulatedDays(1e-9));
+  ASSERT_TRUE(days.ok() && distinct.ok());
+  EXPECT_TRUE(days->report.converged) << days->report.outcome;
+  EXPECT_TRUE(distinct->report.converged) << distinct->report.outcome;
+  EXPECT_LT(days->report.distinct_rows, 15'000);
+  // Moving every T by at most 2e-5 days moves the optimum by about as much.
+  ExpectRelativeNear(distinct->params.r, days->params.r, 1e-6);
+  ExpectRelativeNear(distinct->params.alpha, days->params.alpha, 1e-6);
+  ExpectRelativeNear(distinct->params.a, days->params.a, 1e-5);
+  ExpectRelativeNear(distinct->params.b, days->params.b, 1e-5);
+  ExpectRelativeNear(distinct->report.log_likelihood, days->report.log_likelihood, 1e-8);
+  // And the fit finds what the data were drawn from.
+  EXPECT_NEAR(days->params.r, 0.8, 0.1);
+  EXPECT_NEAR(days->params.alpha, 80, 12);
+  EXPECT_NEAR(days->params.a, 0.12, 0.05);
+  EXPECT_NEAR(days->params.b, 2.0, 0.8);
 }
 
 TEST(BgNbdTest, PredictionsForAllCustomersMatchOneByOne) {
