@@ -107,6 +107,11 @@ StatusOr<RfmSummary> BuildRfmSummary(const PurchaseHistory& h, const RfmOptions&
   RfmSummary out;
   std::vector<std::pair<int64_t, double>> days;  // (day, amount), reused
   const size_t customers = h.offsets.size() - 1;
+  out.x.reserve(customers);
+  out.t_x.reserve(customers);
+  out.T.reserve(customers);
+  if (with_amount) out.monetary.reserve(customers);
+  out.customer.reserve(customers);
   for (size_t c = 0; c < customers; ++c) {
     const int64_t begin = h.offsets[c], end = h.offsets[c + 1];
     // Purchases usually come in time order (the profile builder sorts them):
