@@ -19,7 +19,6 @@
 #include <numeric>
 #include <vector>
 
-#include <absl/container/flat_hash_map.h>
 #include <boost/math/special_functions/digamma.hpp>
 #include <boost/sort/spreadsort/integer_sort.hpp>
 #include <fmt/format.h>
@@ -60,22 +59,23 @@ GammaGammaData Prepare(const RfmSummary& s) {
   }
   // Sorted by (x, m) without comparison sorts: by m with a radix sort (a
   // positive double's bits order as its value does), then stably by x with a
-  // counting sort over the few distinct x.
+  // counting sort.
   boost::sort::spreadsort::integer_sort(
       by_m.begin(), by_m.end(), [](const Row& r, unsigned offset) { return std::bit_cast<uint64_t>(r.m) >> offset; },
       [](const Row& l, const Row& r) { return l.m < r.m; });
-  absl::flat_hash_map<double, size_t> next;  // x -> its rows, then where its next row goes
-  for (const Row& r : by_m) ++next[r.x];
-  std::vector<std::pair<double, size_t>> xs(next.begin(), next.end());
-  std::sort(xs.begin(), xs.end());
-  size_t at = 0;
-  for (const auto& [x, count] : xs) {
-    next[x] = at;
-    at += count;
-  }
   std::vector<Row> rows(by_m.size());
-  for (const Row& r : by_m) rows[next[r.x]++] = r;
-
+  double max_x = 0;
+  for (const Row& r : by_m) max_x = std::max(max_x, r.x);
+  if (max_x < 1e6) {
+    // x is a whole number: a counting sort by it.
+    std::vector<size_t> next(static_cast<size_t>(max_x) + 2, 0);  // where x's next row goes
+    for (const Row& r : by_m) ++next[static_cast<size_t>(r.x) + 1];
+    for (size_t k = 1; k < next.size(); ++k) next[k] += next[k - 1];
+    for (const Row& r : by_m) rows[next[static_cast<size_t>(r.x)]++] = r;
+  } else {
+    rows = by_m;
+    std::stable_sort(rows.begin(), rows.end(), [](const Row& l, const Row& r) { return l.x < r.x; });
+  }
   GammaGammaData d;
   const Row* last = nullptr;
   for (const Row& r : rows) {
