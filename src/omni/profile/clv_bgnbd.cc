@@ -10,8 +10,10 @@
 //    distinct x, not per customer;
 //  - log(alpha + t) is needed only for the distinct time values (a day-based
 //    summary has a few hundred), so it is tabulated once per evaluation;
-//  - what is left per row is one exp: the log of the alive-or-dropped sum
-//    goes through clv_internal::LogSum.
+//  - what is left per row is at most one exp: the log of the
+//    alive-or-dropped sum goes through clv_internal::LogSum, and in groups
+//    with more rows than distinct times the exp comes from a per-evaluation
+//    table of (alpha + t)^rx.
 // Predictions share the 2F1 series' term ratios across customers with the
 // same x (clv_internal::IfAliveSeries).
 // Time is rescaled so that the oldest customer's T is 1, as lifetimes 0.11
@@ -24,9 +26,9 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <span>
 #include <utility>
-#include <numeric>
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
