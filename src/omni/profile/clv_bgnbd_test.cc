@@ -362,7 +362,19 @@ TEST(BgNbdTest, RejectsBadInputNamingCustomerAndField) {
       {[](RfmSummary& s) { s.t_x[2] = 0; }, "t_x"},
       {[](RfmSummary& s) { s.t_x[2] = -1; }, "t_x"},
       {[](RfmSummary& s) { s.T[2] = std::numeric_limits<double>::quiet_NaN(); }, "T"},
+      {[](RfmSummary& s) { s.x[2] = std::numeric_limits<double>::quiet_NaN(); }, "x"},
+      {[](RfmSummary& s) { s.x[2] = std::numeric_limits<double>::infinity(); }, "x"},
+      {[](RfmSummary& s) { s.x[2] = 0; }, "t_x"},
+      {[](RfmSummary& s) { s.T[2] = std::numeric_limits<double>::infinity(); }, "T"},
   };
+  // Huge counts are whole numbers too (every double from 2^52 up is).
+  RfmSummary huge = Small();
+  huge.x[2] = 1e300;
+  EXPECT_TRUE(ValidateRfmSummary(huge).ok());
+  huge.x[2] = 0x1p52 + 2;
+  EXPECT_TRUE(ValidateRfmSummary(huge).ok());
+  huge.x[2] = 0x1p51 + 0.5;
+  EXPECT_FALSE(ValidateRfmSummary(huge).ok());
   for (const Case& c : cases) {
     RfmSummary s = Small();
     c.mutate(s);
