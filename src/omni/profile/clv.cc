@@ -8,6 +8,7 @@
 #include <cmath>
 #include <functional>
 #include <memory>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -342,12 +343,18 @@ MinimiseResult MinimiseOverLogParams(const ObjectiveFactory& make_objective,
   auto run_others = [&](const LogObjective& f) {
     for (size_t i = 1; i < starts.size(); ++i) runs[i] = run(f, starts[i], screen ? screening : tolerance);
   };
+  std::thread others;
   if (options.threads > 1 && starts.size() > 1) {
-    std::thread others([&] { run_others(make_objective()); });
-    runs[0] = run(objective, starts[0], tolerance);
+    try {
+      others = std::thread([&] { run_others(make_objective()); });
+    } catch (const std::system_error&) {
+      // No thread to be had: the same work on this one.
+    }
+  }
+  runs[0] = run(objective, starts[0], tolerance);
+  if (others.joinable()) {
     others.join();
   } else {
-    runs[0] = run(objective, starts[0], tolerance);
     run_others(objective);
   }
   MinimiseResult best;
