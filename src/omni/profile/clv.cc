@@ -7,9 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <unordered_map>
+#include <memory>
+#include <system_error>
+#include <thread>
 #include <utility>
 
+#include <absl/container/flat_hash_map.h>
 #include <fmt/format.h>
 
 #include "omni/profile/clv_internal.h"
@@ -105,9 +108,18 @@ StatusOr<RfmSummary> BuildRfmSummary(const PurchaseHistory& h, const RfmOptions&
   RfmSummary out;
   std::vector<std::pair<int64_t, double>> days;  // (day, amount), reused
   const size_t customers = h.offsets.size() - 1;
+  out.x.reserve(customers);
+  out.t_x.reserve(customers);
+  out.T.reserve(customers);
+  if (with_amount) out.monetary.reserve(customers);
+  out.customer.reserve(customers);
   for (size_t c = 0; c < customers; ++c) {
     const int64_t begin = h.offsets[c], end = h.offsets[c + 1];
-    days.clear();
+    // Purchases usually come in time order (the profile builder sorts them):
+    // then one pass collapses the days. Otherwise they are sorted first.
+    int64_t first_day = 0, last_day = 0, distinct = 0;
+    double first_total = 0.0, repeat_total = 0.0;
+    bool in_order = true;
     for (int64_t k = begin; k < end; ++k) {
       const double amount = with_amount ? h.amount[k] : 0.0;
       if (!std::isfinite(amount) || amount < 0) {
@@ -116,30 +128,45 @@ StatusOr<RfmSummary> BuildRfmSummary(const PurchaseHistory& h, const RfmOptions&
       }
       const int64_t day = DayOf(h.ts_ms[k], options.utc_offset_ms);
       if (day > end_day) continue;
-      days.emplace_back(day, amount);
-    }
-    if (days.empty()) continue;
-    std::sort(days.begin(), days.end());
-    // Collapse each day into one purchase holding the day's total.
-    size_t distinct = 0;
-    for (size_t k = 0; k < days.size(); ++k) {
-      if (distinct > 0 && days[distinct - 1].first == days[k].first) {
-        days[distinct - 1].second += days[k].second;
+      if (distinct == 0) {
+        first_day = last_day = day;
+        distinct = 1;
+        first_total = amount;
+      } else if (day == last_day) {
+        (distinct == 1 ? first_total : repeat_total) += amount;
+      } else if (day > last_day) {
+        last_day = day;
+        ++distinct;
+        repeat_total += amount;
       } else {
-        days[distinct++] = days[k];
+        in_order = false;
       }
     }
-    const int64_t first_day = days.front().first;
-    const int64_t last_day = days[distinct - 1].first;
+    if (!in_order) {
+      days.clear();
+      for (int64_t k = begin; k < end; ++k) {
+        const int64_t day = DayOf(h.ts_ms[k], options.utc_offset_ms);
+        if (day <= end_day) days.emplace_back(day, with_amount ? h.amount[k] : 0.0);
+      }
+      std::sort(days.begin(), days.end());
+      first_day = last_day = days.front().first;
+      distinct = 1;
+      first_total = repeat_total = 0.0;
+      for (const auto& [day, amount] : days) {
+        if (day != last_day) {
+          last_day = day;
+          ++distinct;
+        }
+        (distinct == 1 ? first_total : repeat_total) += amount;
+      }
+    }
+    if (distinct == 0) continue;
     const double x = static_cast<double>(distinct - 1);
     out.x.push_back(x);
     out.t_x.push_back(static_cast<double>(last_day - first_day) / days_per_unit);
     out.T.push_back(static_cast<double>(end_day - first_day) / days_per_unit);
-    if (with_amount) {
-      double repeat_total = 0.0;
-      for (size_t k = 1; k < distinct; ++k) repeat_total += days[k].second;
-      out.monetary.push_back(distinct > 1 ? repeat_total / x : 0.0);
-    }
+    // The first day's value is left out, as the Gamma-Gamma model expects.
+    if (with_amount) out.monetary.push_back(distinct > 1 ? repeat_total / x : 0.0);
     out.customer.push_back(static_cast<int64_t>(c));
   }
   return out;
@@ -157,15 +184,14 @@ bool ValidClvOptions(const ClvOptions& o) {
 // alive at T]: the discounted purchases of a customer known to be alive.
 // E[Y(t) | x, t_x, T] = A(t) P(alive), and P(alive) does not depend on t, so
 // CLV = E[M | x, m] * P(alive | x, t_x, T) * this.
-double DiscountedPurchasesIfAlive(const BgNbdParams& bgnbd, double x, double T,
+double DiscountedPurchasesIfAlive(clv_internal::IfAliveSeries& if_alive, double T,
                                   const ClvOptions& options) {
   double total = 0.0;
   double before = 0.0;  // A(0) = 0
   double discount = 1.0;
   for (int i = 1; i <= options.horizon_months; ++i) {
     // A(t) is cumulative, so month i's purchases are a difference.
-    const double through =
-        clv_internal::BgNbdExpectedPurchasesIfAlive(bgnbd, i * options.units_per_month, x, T);
+    const double through = if_alive(i * options.units_per_month, T);
     discount *= 1.0 + options.monthly_discount_rate;
     total += (through - before) / discount;
     before = through;
@@ -182,7 +208,8 @@ double CustomerLifetimeValue(const BgNbdParams& bgnbd, const GammaGammaParams& s
   const double alive = BgNbdProbabilityAlive(bgnbd, x, t_x, T);
   const double value_per_purchase = GammaGammaExpectedSpend(spend, x, m);
   if (std::isnan(alive) || std::isnan(value_per_purchase)) return std::nan("");
-  return value_per_purchase * alive * DiscountedPurchasesIfAlive(bgnbd, x, T, options);
+  clv_internal::IfAliveSeries if_alive(bgnbd, x);
+  return value_per_purchase * alive * DiscountedPurchasesIfAlive(if_alive, T, options);
 }
 
 Status CustomerLifetimeValues(const BgNbdParams& bgnbd, const GammaGammaParams& spend,
@@ -204,19 +231,25 @@ Status CustomerLifetimeValues(const BgNbdParams& bgnbd, const GammaGammaParams& 
   }
   // The hypergeometric series is the expensive part and depends on (x, T)
   // only; day- or week-based summaries repeat those pairs across thousands of
-  // customers, so each pair is computed once.
-  struct PairHash {
-    size_t operator()(const std::pair<double, double>& k) const {
-      return std::hash<double>()(k.first) * 0x9E3779B97F4A7C15ULL ^ std::hash<double>()(k.second);
-    }
-  };
-  std::unordered_map<std::pair<double, double>, double, PairHash> discounted;
+  // customers, so each pair is computed once, and its term ratios depend on
+  // x alone, so they are computed once per x.
+  if (!clv_internal::ValidParams(bgnbd)) {  // as CustomerLifetimeValue: NaN for each
+    std::fill(out.begin(), out.end(), std::nan(""));
+    return Status::Ok();
+  }
+  clv_internal::AliveProbability probability(bgnbd);
+  absl::flat_hash_map<double, std::unique_ptr<clv_internal::IfAliveSeries>> series;
+  absl::flat_hash_map<std::pair<double, double>, double> discounted;
   for (size_t i = 0; i < summary.size(); ++i) {
     const double x = summary.x[i], T = summary.T[i];
     auto [it, inserted] = discounted.try_emplace({x, T}, 0.0);
-    if (inserted) it->second = DiscountedPurchasesIfAlive(bgnbd, x, T, options);
+    if (inserted) {
+      std::unique_ptr<clv_internal::IfAliveSeries>& s = series[x];
+      if (s == nullptr) s = std::make_unique<clv_internal::IfAliveSeries>(bgnbd, x);
+      it->second = DiscountedPurchasesIfAlive(*s, T, options);
+    }
     out[i] = GammaGammaExpectedSpend(spend, x, summary.monetary[i]) *
-             BgNbdProbabilityAlive(bgnbd, x, summary.t_x[i], T) * it->second;
+             probability(x, summary.t_x[i], T) * it->second;
   }
   return Status::Ok();
 }
@@ -238,6 +271,9 @@ double CallObjective(unsigned /*n*/, const double* x, double* grad, void* data) 
   return std::isfinite(value) ? value : HUGE_VAL;
 }
 
+// Relative tolerance of the starts after the first (MinimiseOverLogParams).
+constexpr double kScreeningTolerance = 1e-4;
+
 bool StoppedOnTolerance(nlopt_result r) {
   // ROUNDOFF_LIMITED: L-BFGS at the optimum can no longer make progress in
   // double precision — the usual way a tight tolerance ends.
@@ -252,6 +288,7 @@ Status ValidateFitOptions(const FitOptions& o) {
     return InvalidArgument(fmt::format("penalizer_coef ({}) must be >= 0", o.penalizer_coef));
   }
   if (o.starts < 1) return InvalidArgument(fmt::format("starts ({}) must be >= 1", o.starts));
+  if (o.threads < 1) return InvalidArgument(fmt::format("threads ({}) must be >= 1", o.threads));
   if (o.max_evaluations < 1) {
     return InvalidArgument(fmt::format("max_evaluations ({}) must be >= 1", o.max_evaluations));
   }
@@ -262,36 +299,84 @@ Status ValidateFitOptions(const FitOptions& o) {
   return Status::Ok();
 }
 
-MinimiseResult MinimiseOverLogParams(const LogObjective& objective,
+MinimiseResult MinimiseOverLogParams(const ObjectiveFactory& make_objective,
                                      const std::vector<std::vector<double>>& starts,
                                      const FitOptions& options) {
   OMNI_CHECK(!starts.empty());
   const unsigned n = static_cast<unsigned>(starts.front().size());
-  MinimiseResult best;
-  best.value = HUGE_VAL;
-  nlopt_result best_code = NLOPT_FAILURE;
-  int evaluations = 0;
-  for (const std::vector<double>& start : starts) {
-    OMNI_CHECK(start.size() == n);
+  for (const std::vector<double>& start : starts) OMNI_CHECK(start.size() == n);
+  struct Run {
+    std::vector<double> x;
+    double value = HUGE_VAL;
+    nlopt_result code = NLOPT_FAILURE;
+    int evaluations = 0;
+  };
+  auto run = [&](const LogObjective& objective, std::vector<double> x, double tolerance) {
+    Run r;
     nlopt_opt opt = nlopt_create(NLOPT_LD_LBFGS, n);
     OMNI_CHECK(opt != nullptr);
     Trampoline trampoline{&objective};
     nlopt_set_min_objective(opt, CallObjective, &trampoline);
     nlopt_set_lower_bounds1(opt, -kLogParamBound);
     nlopt_set_upper_bounds1(opt, kLogParamBound);
-    nlopt_set_ftol_rel(opt, options.relative_tolerance);
-    nlopt_set_xtol_rel(opt, options.relative_tolerance);
+    nlopt_set_ftol_rel(opt, tolerance);
+    nlopt_set_xtol_rel(opt, tolerance);
     nlopt_set_maxeval(opt, options.max_evaluations);
-    std::vector<double> x = start;
     for (double& v : x) v = std::clamp(v, -kLogParamBound, kLogParamBound);
-    double value = HUGE_VAL;
-    const nlopt_result code = nlopt_optimize(opt, x.data(), &value);
+    r.code = nlopt_optimize(opt, x.data(), &r.value);
     nlopt_destroy(opt);
-    evaluations += trampoline.evaluations;
-    if (std::isfinite(value) && value < best.value) {
-      best.value = value;
-      best.log_params = x;
-      best_code = code;
+    r.x = std::move(x);
+    r.evaluations = trampoline.evaluations;
+    return r;
+  };
+  // The first start runs to the requested tolerance; the others only far
+  // enough to see which basin they reach (the last digits of a start that
+  // ends where the first did are wasted work), and one that beats the first
+  // is then polished to the full tolerance. The screening needs nothing from
+  // the first start, so it runs beside it on a second thread; the outcome is
+  // decided afterwards, in start order, as if one thread had done it all.
+  const double tolerance = options.relative_tolerance;
+  const double screening = std::max(tolerance, kScreeningTolerance);
+  const bool screen = screening > tolerance;
+  const LogObjective objective = make_objective();
+  std::vector<Run> runs(starts.size());
+  auto run_others = [&](const LogObjective& f) {
+    for (size_t i = 1; i < starts.size(); ++i) runs[i] = run(f, starts[i], screen ? screening : tolerance);
+  };
+  std::thread others;
+  if (options.threads > 1 && starts.size() > 1) {
+    try {
+      others = std::thread([&] { run_others(make_objective()); });
+    } catch (const std::system_error&) {
+      // No thread to be had: the same work on this one.
+    }
+  }
+  runs[0] = run(objective, starts[0], tolerance);
+  if (others.joinable()) {
+    others.join();
+  } else {
+    run_others(objective);
+  }
+  MinimiseResult best;
+  best.value = HUGE_VAL;
+  nlopt_result best_code = NLOPT_FAILURE;
+  int evaluations = 0;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    Run& r = runs[i];
+    evaluations += r.evaluations;
+    if (!std::isfinite(r.value)) continue;
+    if (i > 0 && screen) {
+      // Lower than the best by more than the best's own tolerance: another
+      // basin (or the first start failed).
+      const bool better = !std::isfinite(best.value) || r.value < best.value - tolerance * std::abs(best.value);
+      if (!better) continue;
+      r = run(objective, r.x, tolerance);
+      evaluations += r.evaluations;
+    }
+    if (std::isfinite(r.value) && r.value < best.value) {
+      best.value = r.value;
+      best.log_params = r.x;
+      best_code = r.code;
     }
   }
   best.evaluations = evaluations;

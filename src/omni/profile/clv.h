@@ -121,9 +121,14 @@ struct FitOptions {
   // divided by the largest T), so the same coefficient behaves as there.
   double penalizer_coef = 0.0;
   // Independent local optimisations from different starting points; the best
-  // is kept. Cheap (the data are merged once), and guards against a start
-  // that stalls on a flat ridge, which these likelihoods have.
+  // is kept. Guards against a start that stalls on a flat ridge, which these
+  // likelihoods have. The first start runs to relative_tolerance; the others
+  // stop at 1e-4 (enough to tell another basin) and are finished to
+  // relative_tolerance only when they beat the first.
   int starts = 3;
+  // 2: the first start runs on the calling thread while a second thread
+  // screens the others. The result is the same with 1.
+  int threads = 2;
   // Per start.
   int max_evaluations = 5000;
   // NLopt's relative tolerance on the parameters (log scale) and objective.
@@ -187,6 +192,16 @@ double BgNbdExpectedPurchases(const BgNbdParams& params, double t, double x, dou
 // P(alive | x, t_x, T) (FHL 2005, eq. 12); 1 for customers with x == 0,
 // since under BG/NBD dropout happens only right after a purchase.
 double BgNbdProbabilityAlive(const BgNbdParams& params, double x, double t_x, double T);
+
+// P(alive) and E[Y(t) | x, t_x, T] of every row of `summary` into `alive` and
+// `expected` (same length as the summary), for scoring a whole customer base:
+// the work customers share (the 2F1 series per x, its value per (x, T), logs
+// per day) is done once. alive[i] is BgNbdProbabilityAlive bit for bit;
+// expected[i] = E[Y(t) | alive] * alive[i], BgNbdExpectedPurchases up to
+// rounding. InvalidArgument for an invalid summary, parameters or t, or
+// outputs of the wrong length.
+Status BgNbdPredictions(const BgNbdParams& params, double t, const RfmSummary& summary, std::span<double> alive,
+                        std::span<double> expected);
 
 // E[X(t)]: repeat purchases expected in the first t time units after a
 // randomly chosen customer's first purchase (FHL 2005, eq. 9).

@@ -2,13 +2,20 @@
 // maximum-likelihood fit and per-customer predictions.
 //
 // The fit minimises -mean log-likelihood over log(r, alpha, a, b) with NLopt's
-// L-BFGS and analytic gradients. Three things keep it fast and exact on
+// L-BFGS and analytic gradients. Four things keep it fast and exact on
 // millions of customers:
-//  - identical (x, t_x, T) rows are merged into one weighted row;
+//  - identical (x, t_x, T) rows are merged into one weighted row (found by
+//    radix-sorting one integer per customer when times are few);
 //  - every lgamma/digamma term depends on x alone, so it is computed once per
 //    distinct x, not per customer;
 //  - log(alpha + t) is needed only for the distinct time values (a day-based
-//    summary has a few hundred), so it is tabulated once per evaluation.
+//    summary has a few hundred), so it is tabulated once per evaluation;
+//  - what is left per row is at most one exp: the log of the
+//    alive-or-dropped sum goes through clv_internal::LogSum, and in groups
+//    with more rows than distinct times the exp comes from a per-evaluation
+//    table of (alpha + t)^rx.
+// Predictions share the 2F1 series' term ratios across customers with the
+// same x (clv_internal::IfAliveSeries).
 // Time is rescaled so that the oldest customer's T is 1, as lifetimes 0.11
 // does: alpha then lands near 1 whatever the time unit, and penalizer_coef
 // acts on the same numbers as lifetimes'.
@@ -17,10 +24,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <numeric>
+#include <span>
+#include <utility>
 #include <vector>
 
+#include <absl/container/flat_hash_map.h>
 #include <boost/math/special_functions/digamma.hpp>
+#include <boost/sort/spreadsort/integer_sort.hpp>
 // Must precede hypergeometric_pFq.hpp, which uses lgamma without including
 // it in Boost 1.74 (undefined references at link time otherwise).
 #include <boost/math/special_functions/gamma.hpp>
@@ -55,8 +68,7 @@ struct BgNbdData {
   };
   double total_weight = 0;
   std::vector<Group> groups;
-  std::vector<double> weight;
-  std::vector<size_t> source;  // a summary row of each distinct row
+  std::vector<double> weight;  // customers in each distinct row
   bool tabulated = false;
   std::vector<double> times;  // tabulated: the distinct T and t_x values
   std::vector<uint32_t> T_index;
@@ -65,63 +77,138 @@ struct BgNbdData {
   std::vector<double> t_x_value;
 };
 
-BgNbdData Prepare(const RfmSummary& s, double scale) {
-  const size_t n = s.size();
-  std::vector<size_t> order(n);
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::sort(order.begin(), order.end(), [&](size_t i, size_t j) {
-    if (s.x[i] != s.x[j]) return s.x[i] < s.x[j];
-    if (s.T[i] != s.T[j]) return s.T[i] < s.T[j];
-    return s.t_x[i] < s.t_x[j];
-  });
-  BgNbdData d;
-  d.total_weight = static_cast<double>(n);
-  for (size_t i : order) {
-    if (!d.source.empty()) {
-      const size_t j = d.source.back();
-      if (s.x[i] == s.x[j] && s.T[i] == s.T[j] && s.t_x[i] == s.t_x[j]) {
-        d.weight.back() += 1;
-        d.groups.back().weight += 1;
-        continue;
+// Appends a distinct row of `count` customers; rows come grouped by x.
+void AddRow(BgNbdData& d, double x, double count) {
+  const size_t k = d.weight.size();
+  if (d.groups.empty() || d.groups.back().x != x) d.groups.push_back({x, 0, k, k});
+  d.groups.back().weight += count;
+  d.groups.back().end = k + 1;
+  d.weight.push_back(count);
+}
+
+// Numbers distinct values in increasing order: rank[id] for the ids
+// handed out in order of first appearance.
+class Numbering {
+ public:
+  uint32_t Id(double v) {
+    // Whole numbers (counts, and times of day summaries) index an array:
+    // cheaper than hashing, three times per customer.
+    if (v >= 0 && v < kDirect && v == static_cast<double>(static_cast<uint32_t>(v))) {
+      const auto k = static_cast<uint32_t>(v);
+      if (k >= direct_.size()) direct_.resize(k + 1, kNone);
+      if (direct_[k] == kNone) {
+        direct_[k] = static_cast<uint32_t>(values_.size());
+        values_.push_back(v);
       }
+      return direct_[k];
     }
-    const size_t k = d.source.size();
-    if (d.groups.empty() || d.groups.back().x != s.x[i]) d.groups.push_back({s.x[i], 0, k, k});
-    d.groups.back().weight += 1;
-    d.groups.back().end = k + 1;
-    d.source.push_back(i);
-    d.weight.push_back(1);
+    auto [it, inserted] = id_.try_emplace(v, static_cast<uint32_t>(values_.size()));
+    if (inserted) values_.push_back(v);
+    return it->second;
   }
-  const size_t rows = d.source.size();
-  std::vector<double> times;
-  times.reserve(2 * rows);
-  for (size_t i : d.source) {
-    times.push_back(s.T[i]);
-    times.push_back(s.t_x[i]);
+  size_t size() const { return values_.size(); }
+  // The values in increasing order, and each id's position among them.
+  void Rank(std::vector<double>& sorted, std::vector<uint32_t>& rank) const {
+    std::vector<uint32_t> order(values_.size());
+    std::iota(order.begin(), order.end(), uint32_t{0});
+    std::sort(order.begin(), order.end(), [&](uint32_t l, uint32_t r) { return values_[l] < values_[r]; });
+    sorted.resize(order.size());
+    rank.resize(order.size());
+    for (uint32_t k = 0; k < order.size(); ++k) {
+      sorted[k] = values_[order[k]];
+      rank[order[k]] = k;
+    }
   }
-  std::sort(times.begin(), times.end());
-  times.erase(std::unique(times.begin(), times.end()), times.end());
-  d.tabulated = times.size() <= rows / 2 && times.size() <= UINT32_MAX;
+
+ private:
+  static constexpr uint32_t kDirect = 1 << 16;
+  static constexpr uint32_t kNone = UINT32_MAX;
+  std::vector<uint32_t> direct_;
+  absl::flat_hash_map<double, uint32_t> id_;
+  std::vector<double> values_;
+};
+
+// Day- or week-based summaries have a few hundred distinct times and x
+// values: each customer becomes one integer (x, T, t_x ranks), sorted by
+// radix, so merging identical rows costs a fraction of sorting the rows by
+// value. False (d untouched) when a rank would not fit in its 21 bits.
+bool PrepareByRank(const RfmSummary& s, double scale, BgNbdData& d) {
+  constexpr int kBits = 21;
+  constexpr uint64_t kLimit = uint64_t{1} << kBits;
+  const size_t n = s.size();
+  Numbering xs, times;
+  std::vector<uint64_t> keys(n);
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t x = xs.Id(s.x[i]), T = times.Id(s.T[i]), t_x = times.Id(s.t_x[i]);
+    if (xs.size() > kLimit || times.size() > kLimit) return false;
+    keys[i] = x << (2 * kBits) | T << kBits | t_x;
+  }
+  std::vector<double> x_value, time_value;
+  std::vector<uint32_t> x_rank, time_rank;
+  xs.Rank(x_value, x_rank);
+  times.Rank(time_value, time_rank);
+  for (uint64_t& key : keys) {
+    const uint64_t x = key >> (2 * kBits), T = (key >> kBits) & (kLimit - 1), t_x = key & (kLimit - 1);
+    key = uint64_t{x_rank[x]} << (2 * kBits) | uint64_t{time_rank[T]} << kBits | time_rank[t_x];
+  }
+  boost::sort::spreadsort::integer_sort(keys.begin(), keys.end());
+  std::vector<uint32_t> T_index, t_x_index;
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && keys[j] == keys[i]) ++j;
+    AddRow(d, x_value[keys[i] >> (2 * kBits)], static_cast<double>(j - i));
+    T_index.push_back(static_cast<uint32_t>((keys[i] >> kBits) & (kLimit - 1)));
+    t_x_index.push_back(static_cast<uint32_t>(keys[i] & (kLimit - 1)));
+    i = j;
+  }
+  // A table larger than half the rows costs more than it saves.
+  d.tabulated = time_value.size() <= d.weight.size() / 2;
   if (d.tabulated) {
-    auto index_of = [&](double t) {
-      return static_cast<uint32_t>(std::lower_bound(times.begin(), times.end(), t) - times.begin());
-    };
-    d.T_index.reserve(rows);
-    d.t_x_index.reserve(rows);
-    for (size_t i : d.source) {
-      d.T_index.push_back(index_of(s.T[i]));
-      d.t_x_index.push_back(index_of(s.t_x[i]));
-    }
-    for (double& t : times) t *= scale;
-    d.times = std::move(times);
+    for (double& t : time_value) t *= scale;
+    d.times = std::move(time_value);
+    d.T_index = std::move(T_index);
+    d.t_x_index = std::move(t_x_index);
   } else {
-    d.T_value.reserve(rows);
-    d.t_x_value.reserve(rows);
-    for (size_t i : d.source) {
-      d.T_value.push_back(s.T[i] * scale);
-      d.t_x_value.push_back(s.t_x[i] * scale);
+    d.T_value.reserve(T_index.size());
+    d.t_x_value.reserve(t_x_index.size());
+    for (size_t k = 0; k < T_index.size(); ++k) {
+      d.T_value.push_back(time_value[T_index[k]] * scale);
+      d.t_x_value.push_back(time_value[t_x_index[k]] * scale);
     }
   }
+  return true;
+}
+
+// Any summary: rows sorted by value (grouped by x), times kept per row.
+void PrepareByValue(const RfmSummary& s, double scale, BgNbdData& d) {
+  struct Row {
+    double x, T, t_x;
+  };
+  std::vector<Row> rows(s.size());
+  for (size_t i = 0; i < s.size(); ++i) rows[i] = {s.x[i], s.T[i], s.t_x[i]};
+  std::sort(rows.begin(), rows.end(), [](const Row& l, const Row& r) {
+    if (l.x != r.x) return l.x < r.x;
+    if (l.T != r.T) return l.T < r.T;
+    return l.t_x < r.t_x;
+  });
+  for (size_t i = 0; i < rows.size();) {
+    size_t j = i + 1;
+    while (j < rows.size() && rows[j].x == rows[i].x && rows[j].T == rows[i].T && rows[j].t_x == rows[i].t_x) ++j;
+    AddRow(d, rows[i].x, static_cast<double>(j - i));
+    d.T_value.push_back(rows[i].T * scale);
+    d.t_x_value.push_back(rows[i].t_x * scale);
+    i = j;
+  }
+  d.tabulated = false;
+}
+
+// Distinct rows, grouped by increasing x; the same rows in the same order
+// whichever way they were found, so fits do not depend on the customers'
+// order.
+BgNbdData Prepare(const RfmSummary& s, double scale) {
+  BgNbdData d;
+  d.total_weight = static_cast<double>(s.size());
+  if (!PrepareByRank(s, scale, d)) PrepareByValue(s, scale, d);
   return d;
 }
 
@@ -199,31 +286,57 @@ class BgNbdObjective {
       }
       // log(e^A3 + e^A4): alive at T, or dropped out right after t_x.
       const double c4 = std::log(a) - std::log(b + x - 1);
-      double sum_term = 0, sum_log = 0, sum_inv = 0;
+      double sum_max = 0, sum_log = 0, sum_inv = 0;
       double sum_pi = 0;  // sum of weight * P(dropped | row)
-      for (size_t k = g.begin; k < g.end; ++k) {
-        double log_T, inv_T, log_t, inv_t;
-        at_T(k, log_T, inv_T);
-        at_t_x(k, log_t, inv_t);
-        const double a3 = -rx * log_T;
-        const double a4 = c4 - rx * log_t;
-        double term, pi;
-        if (a3 >= a4) {
-          const double e = std::exp(a4 - a3);
-          term = a3 + std::log1p(e);
-          pi = e / (1 + e);
-        } else {
-          const double e = std::exp(a3 - a4);
-          term = a4 + std::log1p(e);
-          pi = 1 / (1 + e);
+      clv_internal::LogSum sum_log_1pe;
+      if constexpr (kTabulated) {
+        if (PowersFit(rx, c4, g.end - g.begin)) {
+          // e^(A4 - A3) = a / (b + x - 1) * (alpha + T)^rx / (alpha + t_x)^rx
+          // from a table of (alpha + t)^+-rx: no exp per row. The log-sum
+          // is A3 + log(1 + e^(A4 - A3)) whichever is larger.
+          const double ratio_c = std::exp(c4);
+          double sum_log_T = 0;
+          for (size_t k = g.begin; k < g.end; ++k) {
+            const uint32_t iT = d_.T_index[k], it = d_.t_x_index[k];
+            const double log_T = log_alpha_t_[iT], log_t = log_alpha_t_[it];
+            const double ratio = power_[iT] * inverse_power_[it] * ratio_c;
+            const double one_plus = 1 + ratio;
+            const double pi = ratio / one_plus;  // P(dropped | row)
+            const double wk = d_.weight[k];
+            sum_log_T += wk * log_T;
+            sum_log_1pe.Add(one_plus, wk);
+            sum_log += wk * (log_T + pi * (log_t - log_T));
+            sum_inv += wk * (inv_alpha_t_[iT] + pi * (inv_alpha_t_[it] - inv_alpha_t_[iT]));
+            sum_pi += wk * pi;
+          }
+          sum_max = -rx * sum_log_T;
         }
-        const double wk = d_.weight[k];
-        sum_term += wk * term;
-        sum_log += wk * ((1 - pi) * log_T + pi * log_t);
-        sum_inv += wk * ((1 - pi) * inv_T + pi * inv_t);
-        sum_pi += wk * pi;
       }
-      ll += sum_term;
+      if (!kTabulated || powers_for_ != rx) {
+        for (size_t k = g.begin; k < g.end; ++k) {
+          double log_T, inv_T, log_t, inv_t;
+          at_T(k, log_T, inv_T);
+          at_t_x(k, log_t, inv_t);
+          const double a3 = -rx * log_T;
+          const double a4 = c4 - rx * log_t;
+          // log(e^a3 + e^a4) = max + log(1 + e), e = e^-|a3 - a4| in (0, 1].
+          // log(1 + e) rather than log1p(e): its error (< 2.3e-16 absolute,
+          // from rounding 1 + e) is below an ulp of the term, and LogSum
+          // takes it without a log call per row. Branch-free: which side
+          // wins is a coin toss per row.
+          const double e = std::exp(-std::abs(a3 - a4));
+          const double one_plus_e = 1 + e;
+          const double share = 1 / one_plus_e;
+          const double pi = a3 >= a4 ? e * share : share;  // P(dropped | row)
+          const double wk = d_.weight[k];
+          sum_max += wk * std::max(a3, a4);
+          sum_log_1pe.Add(one_plus_e, wk);
+          sum_log += wk * (log_T + pi * (log_t - log_T));
+          sum_inv += wk * (inv_T + pi * (inv_t - inv_T));
+          sum_pi += wk * pi;
+        }
+      }
+      ll += sum_max + sum_log_1pe.Value();
       g_r -= sum_log;
       g_alpha -= rx * sum_inv;
       g_a += sum_pi / a;
@@ -242,8 +355,34 @@ class BgNbdObjective {
     return value;
   }
 
+  // Fills power_ and inverse_power_ with (alpha + t)^+-rx for every
+  // tabulated time when a group of `rows` rows has more rows than there are
+  // times (else an exp per row is cheaper) and every product of the ratio
+  // stays finite and non-zero (e^+-700). Marks the table as rx's.
+  bool PowersFit(double rx, double c4, size_t rows) {
+    powers_for_ = std::nan("");
+    if (rows < d_.times.size() || d_.times.empty()) return false;
+    constexpr double kExponentLimit = 700;
+    // log_alpha_t_ increases with t: the table is sorted by time.
+    const double low = rx * log_alpha_t_.front(), high = rx * log_alpha_t_.back();
+    if (!(std::max(std::abs(low), std::abs(high)) < kExponentLimit) ||
+        !(high - low + std::abs(c4) < kExponentLimit)) {
+      return false;
+    }
+    power_.resize(d_.times.size());
+    inverse_power_.resize(d_.times.size());
+    for (size_t k = 0; k < d_.times.size(); ++k) {
+      power_[k] = std::exp(rx * log_alpha_t_[k]);
+      inverse_power_[k] = 1 / power_[k];
+    }
+    powers_for_ = rx;
+    return true;
+  }
+
   const BgNbdData& d_;
   double penalizer_;
+  std::vector<double> power_, inverse_power_;
+  double powers_for_ = std::nan("");  // the rx they were computed for
   std::vector<double> log_alpha_t_;
   std::vector<double> inv_alpha_t_;
 };
@@ -268,10 +407,7 @@ std::vector<std::vector<double>> Starts(int count) {
   return starts;
 }
 
-bool ValidParams(const BgNbdParams& p) {
-  return p.r > 0 && p.alpha > 0 && p.a > 0 && p.b > 0 && std::isfinite(p.r) &&
-         std::isfinite(p.alpha) && std::isfinite(p.a) && std::isfinite(p.b);
-}
+using clv_internal::ValidParams;
 
 bool ValidCustomer(double x, double t_x, double T) {
   return x >= 0 && std::isfinite(x) && t_x >= 0 && T >= t_x && std::isfinite(T) &&
@@ -322,7 +458,41 @@ double BgNbdUnconditionalExpectedPurchases(const BgNbdParams& p, double t) {
   return clv_internal::BgNbdExpectedPurchasesIfAlive(p, t, 0, 0);
 }
 
+Status BgNbdPredictions(const BgNbdParams& p, double t, const RfmSummary& summary, std::span<double> alive,
+                        std::span<double> expected) {
+  OMNI_RETURN_IF_ERROR(ValidateRfmSummary(summary));
+  if (!ValidParams(p)) {
+    return InvalidArgument(
+        fmt::format("BG/NBD parameters r={}, alpha={}, a={}, b={} must be finite and > 0", p.r, p.alpha, p.a, p.b));
+  }
+  if (!(t >= 0) || !std::isfinite(t)) return InvalidArgument(fmt::format("prediction horizon {} must be >= 0", t));
+  if (alive.size() != summary.size() || expected.size() != summary.size()) {
+    return InvalidArgument(fmt::format("BG/NBD predictions: {} and {} slots for {} customers", alive.size(),
+                                       expected.size(), summary.size()));
+  }
+  clv_internal::AliveProbability probability(p);
+  absl::flat_hash_map<double, std::unique_ptr<clv_internal::IfAliveSeries>> series;
+  absl::flat_hash_map<std::pair<double, double>, double> if_alive;
+  for (size_t i = 0; i < summary.size(); ++i) {
+    const double x = summary.x[i], T = summary.T[i];
+    alive[i] = probability(x, summary.t_x[i], T);
+    auto [it, inserted] = if_alive.try_emplace({x, T}, 0.0);
+    if (inserted) {
+      std::unique_ptr<clv_internal::IfAliveSeries>& s = series[x];
+      if (s == nullptr) s = std::make_unique<clv_internal::IfAliveSeries>(p, x);
+      it->second = (*s)(t, T);
+    }
+    expected[i] = it->second * alive[i];
+  }
+  return Status::Ok();
+}
+
 namespace clv_internal {
+
+bool ValidParams(const BgNbdParams& p) {
+  return p.r > 0 && p.alpha > 0 && p.a > 0 && p.b > 0 && std::isfinite(p.r) &&
+         std::isfinite(p.alpha) && std::isfinite(p.a) && std::isfinite(p.b);
+}
 
 // The numerator of FHL eq. 10, written with Euler's transformation
 //   2F1(r+x, b+x; c; z) = (1-z)^(c-r-b-2x) 2F1(a+b-1-r, a-1; c; z),
@@ -331,24 +501,87 @@ namespace clv_internal {
 // 1 - (1-z)^(r+x) 2F1(...) becomes -expm1 of a log for accuracy.
 double BgNbdExpectedPurchasesIfAlive(const BgNbdParams& p, double t, double x, double T) {
   if (t == 0) return 0.0;
-  double a = p.a;
+  return IfAliveSeries(p, x)(t, T);
+}
+
+AliveProbability::AliveProbability(const BgNbdParams& p) : params_(p), log_a_(std::log(p.a)) {}
+
+double AliveProbability::LogAlphaPlus(double t) {
+  if (!(t >= 0 && t < kTableSize && t == std::floor(t))) return std::log(params_.alpha + t);
+  const auto k = static_cast<size_t>(t);
+  if (k >= log_alpha_t_.size()) log_alpha_t_.resize(k + 1, std::nan(""));
+  if (std::isnan(log_alpha_t_[k])) log_alpha_t_[k] = std::log(params_.alpha + t);
+  return log_alpha_t_[k];
+}
+
+double AliveProbability::LogBPlus(double x) {
+  if (!(x >= 0 && x < kTableSize)) return std::log(params_.b + x - 1);
+  const auto k = static_cast<size_t>(x);  // x is whole
+  if (k >= log_b_x_.size()) log_b_x_.resize(k + 1, std::nan(""));
+  if (std::isnan(log_b_x_[k])) log_b_x_[k] = std::log(params_.b + x - 1);
+  return log_b_x_[k];
+}
+
+// LogDropoutOdds and BgNbdProbabilityAlive, term for term.
+double AliveProbability::operator()(double x, double t_x, double T) {
+  if (x == 0) return 1.0;
+  const double odds = log_a_ - LogBPlus(x) + (params_.r + x) * (LogAlphaPlus(T) - LogAlphaPlus(t_x));
+  return 1 / (1 + std::exp(odds));
+}
+
+IfAliveSeries::IfAliveSeries(const BgNbdParams& p, double x) : params_(p), a_(p.a) {
   // (a+b+x-1)/(a-1) * (1 - ...) is 0/0 at a == 1; the limit is smooth, so
   // step just off it.
   constexpr double kNudge = 1e-7;
-  if (std::abs(a - 1) < kNudge) a = a >= 1 ? 1 + kNudge : 1 - kNudge;
-  const double c = a + p.b + x - 1;
-  const double z = t / (p.alpha + T + t);
-  const double log_1mz = -std::log1p(t / (p.alpha + T));
-  double f;
+  if (std::abs(a_ - 1) < kNudge) a_ = a_ >= 1 ? 1 + kNudge : 1 - kNudge;
+  c_ = a_ + p.b + x - 1;
+  u1_ = a_ + p.b - 1 - p.r;
+  u2_ = a_ - 1;
+}
+
+double IfAliveSeries::operator()(double t, double T) {
+  if (t == 0) return 0.0;
+  const double z = t / (params_.alpha + T + t);
+  const double log_1mz = -std::log1p(t / (params_.alpha + T));
+  const double f = Hypergeometric(z);
+  if (!(f > 0)) return std::nan("");
+  const double log_tail = (a_ - 1) * log_1mz + std::log(f);
+  return c_ / (a_ - 1) * -std::expm1(log_tail);
+}
+
+double IfAliveSeries::BoostHypergeometric(double z) const {
   try {
-    f = boost::math::hypergeometric_pFq({a + p.b - 1 - p.r, a - 1}, {c}, z,
-                                        static_cast<double*>(nullptr), HypergeometricPolicy());
+    return boost::math::hypergeometric_pFq({u1_, u2_}, {c_}, z, static_cast<double*>(nullptr),
+                                           HypergeometricPolicy());
   } catch (const std::exception&) {
     return std::nan("");
   }
-  if (!(f > 0)) return std::nan("");
-  const double log_tail = (a - 1) * log_1mz + std::log(f);
-  return c / (a - 1) * -std::expm1(log_tail);
+}
+
+// Boost's hypergeometric_pFq_checked_series_impl, for c > 0 and 0 <= z < 1:
+// the same stopping rule (a term below eps of the sum, and smaller than the
+// one before) and the same failure (cancellation has left no correct bit).
+double IfAliveSeries::Hypergeometric(double z) {
+  constexpr double kEpsilon = std::numeric_limits<double>::epsilon();
+  // Boost rescales sums beyond sqrt(DBL_MAX); such series are left to it.
+  constexpr double kLargest = 1e150;
+  if (!(c_ > 0) || !(z >= 0 && z < 1)) return BoostHypergeometric(z);
+  double result = 1, abs_result = 1, term = 1, previous = 0;
+  for (size_t k = 0;; ++k) {
+    if (k == ratio_.size()) {
+      if (k == kMaxStoredTerms) return BoostHypergeometric(z);
+      const double n = static_cast<double>(k);
+      ratio_.push_back((u1_ + n) * (u2_ + n) / ((c_ + n) * (n + 1)));
+    }
+    term *= ratio_[k] * z;
+    if (term == 0) return result;  // an upper parameter was a whole number <= 0
+    result += term;
+    abs_result += std::abs(term);
+    if (!(abs_result < kLargest)) return BoostHypergeometric(z);  // NaN included
+    if (std::abs(result * kEpsilon) > std::abs(term) && std::abs(previous) > std::abs(term)) return result;
+    if (abs_result * kEpsilon > std::abs(result)) return std::nan("");
+    previous = term;
+  }
 }
 
 }  // namespace clv_internal
@@ -382,27 +615,29 @@ StatusOr<BgNbdFit> FitBgNbd(const RfmSummary& summary, const FitOptions& options
   const double max_T = *std::max_element(summary.T.begin(), summary.T.end());
   const double scale = 1.0 / max_T;  // max_T > 0: some t_x > 0 and T >= t_x
   const BgNbdData data = Prepare(summary, scale);
-  BgNbdObjective objective(data, options.penalizer_coef);
   const clv_internal::MinimiseResult m = clv_internal::MinimiseOverLogParams(
-      [&](const double* lp, double* grad) { return objective(lp, grad); }, Starts(options.starts),
-      options);
+      [&]() -> clv_internal::LogObjective {
+        auto objective = std::make_shared<BgNbdObjective>(data, options.penalizer_coef);
+        return [objective](const double* lp, double* grad) { return (*objective)(lp, grad); };
+      },
+      Starts(options.starts), options);
 
   BgNbdFit fit;
   fit.params = {std::exp(m.log_params[0]), std::exp(m.log_params[1]) / scale,
                 std::exp(m.log_params[2]), std::exp(m.log_params[3])};
   fit.report.customers = static_cast<int64_t>(summary.size());
-  fit.report.distinct_rows = static_cast<int64_t>(data.source.size());
+  fit.report.distinct_rows = static_cast<int64_t>(data.weight.size());
   fit.report.evaluations = m.evaluations;
   fit.report.converged = m.converged;
   fit.report.gradient_norm = m.gradient_norm;
   fit.report.outcome = m.outcome;
-  // In the caller's time unit (the scaled fit differs by sum(x) * log(scale)).
-  double ll = 0;
-  for (size_t k = 0; k < data.source.size(); ++k) {
-    const size_t i = data.source[k];
-    ll +=
-        data.weight[k] * BgNbdLogLikelihood(fit.params, summary.x[i], summary.t_x[i], summary.T[i]);
-  }
+  // In the caller's time unit: with alpha and the times scaled together,
+  // alpha^r / (alpha + T)^(r + x) picks up scale^-x, so the scaled fit's sum
+  // is the caller's minus sum(x) * log(scale).
+  double sum_x = 0;
+  for (const BgNbdData::Group& g : data.groups) sum_x += g.weight * g.x;
+  BgNbdObjective unpenalized(data, 0.0);
+  const double ll = -unpenalized(m.log_params.data(), nullptr) * data.total_weight + sum_x * std::log(scale);
   fit.report.log_likelihood = ll;
   return fit;
 }

@@ -1,7 +1,11 @@
 #include "omni/profile/clv.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
+#include <tuple>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -210,6 +214,133 @@ TEST(BgNbdTest, LogLikelihoodMatchesFitReport) {
   EXPECT_NEAR(sum, kScipyLogLikelihood, 1e-3);
 }
 
+// The fit merges identical customers after sorting them, so neither the
+// customers' order nor the thread count changes a bit of the result.
+TEST(BgNbdTest, FitIgnoresCustomerOrderAndThreads) {
+  const RfmSummary cdnow = LoadOrDie();
+  RfmSummary reversed;
+  for (size_t i = cdnow.size(); i-- > 0;) {
+    reversed.x.push_back(cdnow.x[i]);
+    reversed.t_x.push_back(cdnow.t_x[i]);
+    reversed.T.push_back(cdnow.T[i]);
+  }
+  FitOptions one_thread;
+  one_thread.threads = 1;
+  StatusOr<BgNbdFit> a = FitBgNbd(cdnow);
+  StatusOr<BgNbdFit> b = FitBgNbd(reversed);
+  StatusOr<BgNbdFit> c = FitBgNbd(cdnow, one_thread);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  for (const BgNbdFit* other : {&*b, &*c}) {
+    EXPECT_EQ(a->params.r, other->params.r);
+    EXPECT_EQ(a->params.alpha, other->params.alpha);
+    EXPECT_EQ(a->params.a, other->params.a);
+    EXPECT_EQ(a->params.b, other->params.b);
+    EXPECT_EQ(a->report.evaluations, other->report.evaluations);
+  }
+}
+
+// The reported log-likelihood comes from the merged, rescaled objective; it
+// must be the plain sum over customers at the fitted parameters, whether the
+// times were few (tabulated: CDNOW's days) or all different.
+TEST(BgNbdTest, ReportedLogLikelihoodIsTheSumOverCustomers) {
+  RfmSummary continuous = LoadOrDie();
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> jitter(0.0, 0.01);
+  for (size_t i = 0; i < continuous.size(); ++i) {
+    continuous.T[i] += jitter(rng);
+    if (continuous.x[i] > 0) continuous.t_x[i] += jitter(rng) * (continuous.T[i] - continuous.t_x[i]);
+  }
+  const RfmSummary days = LoadOrDie();
+  for (const RfmSummary* s : {&days, static_cast<const RfmSummary*>(&continuous)}) {
+    StatusOr<BgNbdFit> fit = FitBgNbd(*s);
+    ASSERT_TRUE(fit.ok()) << fit.status().ToString();
+    double sum = 0;
+    for (size_t i = 0; i < s->size(); ++i) sum += BgNbdLogLikelihood(fit->params, s->x[i], s->t_x[i], s->T[i]);
+    EXPECT_NEAR(fit->report.log_likelihood, sum, 1e-9 * std::abs(sum));
+    EXPECT_TRUE(fit->report.converged) << fit->report.outcome;
+  }
+}
+
+// 20,000 customers drawn from BG/NBD itself (r, alpha, a, b as the demo
+// data's), observed for 30 to 365 whole days: times repeat, so the fit takes
+// its tabulated paths (a table of (alpha + t)^rx in the large groups).
+RfmSummary SimulatedDays(double jitter) {
+  std::mt19937_64 rng(3);
+  const double r = 0.8, alpha = 80, a = 0.12, b = 2.0;
+  std::gamma_distribution<double> lambda_of(r, 1 / alpha);
+  std::gamma_distribution<double> beta_a(a, 1), beta_b(b, 1);
+  std::uniform_int_distribution<int> age(30, 365);
+  std::uniform_real_distribution<double> unit(0, 1);
+  RfmSummary s;
+  for (int i = 0; i < 20'000; ++i) {
+    const double lambda = lambda_of(rng);
+    const double ga = beta_a(rng), gb = beta_b(rng);
+    const double p = ga / (ga + gb);
+    const double T = age(rng);
+    double t = 0, last = 0;
+    int x = 0;
+    while (true) {
+      t += -std::log(1 - unit(rng)) / lambda;
+      if (t > T) break;
+      ++x;
+      last = t;
+      if (unit(rng) < p) break;
+    }
+    const double t_x = x == 0 ? 0 : std::clamp(std::ceil(last), 1.0, T);
+    s.x.push_back(x);
+    s.t_x.push_back(t_x);
+    // jitter > 0 makes every time distinct: the untabulated path.
+    s.T.push_back(T + jitter * i);
+  }
+  return s;
+}
+
+TEST(BgNbdTest, TabulatedAndPerRowObjectivesAgree) {
+  StatusOr<BgNbdFit> days = FitBgNbd(SimulatedDays(0));
+  StatusOr<BgNbdFit> distinct = FitBgNbd(SimulatedDays(1e-9));
+  ASSERT_TRUE(days.ok() && distinct.ok());
+  EXPECT_TRUE(days->report.converged) << days->report.outcome;
+  EXPECT_TRUE(distinct->report.converged) << distinct->report.outcome;
+  EXPECT_LT(days->report.distinct_rows, 15'000);
+  // Moving every T by at most 2e-5 days moves the optimum by about as much.
+  ExpectRelativeNear(distinct->params.r, days->params.r, 1e-6);
+  ExpectRelativeNear(distinct->params.alpha, days->params.alpha, 1e-6);
+  ExpectRelativeNear(distinct->params.a, days->params.a, 1e-5);
+  ExpectRelativeNear(distinct->params.b, days->params.b, 1e-5);
+  ExpectRelativeNear(distinct->report.log_likelihood, days->report.log_likelihood, 1e-8);
+  // And the fit finds what the data were drawn from.
+  EXPECT_NEAR(days->params.r, 0.8, 0.1);
+  EXPECT_NEAR(days->params.alpha, 80, 12);
+  EXPECT_NEAR(days->params.a, 0.12, 0.05);
+  EXPECT_NEAR(days->params.b, 2.0, 0.8);
+}
+
+TEST(BgNbdTest, PredictionsForAllCustomersMatchOneByOne) {
+  RfmSummary cdnow = LoadOrDie();
+  // Whole-day times (the table path) and fractional weeks (the log path).
+  RfmSummary days = cdnow;
+  for (size_t i = 0; i < days.size(); ++i) {
+    days.t_x[i] = std::round(days.t_x[i] * 7);
+    days.T[i] = std::round(days.T[i] * 7);
+  }
+  BgNbdParams in_days = kScipyParams;
+  in_days.alpha *= 7;
+  for (const auto& [s, p, t] : {std::tuple(&cdnow, kScipyParams, 39.0), std::tuple(&days, in_days, 90.0)}) {
+    std::vector<double> alive(s->size()), expected(s->size());
+    ASSERT_TRUE(BgNbdPredictions(p, t, *s, alive, expected).ok());
+    for (size_t i = 0; i < s->size(); ++i) {
+      EXPECT_EQ(alive[i], BgNbdProbabilityAlive(p, s->x[i], s->t_x[i], s->T[i])) << i;
+      ExpectRelativeNear(BgNbdExpectedPurchases(p, t, s->x[i], s->t_x[i], s->T[i]), expected[i], 1e-14);
+    }
+  }
+  std::vector<double> alive(cdnow.size()), expected(cdnow.size()), short_out(3);
+  EXPECT_EQ(BgNbdPredictions(kScipyParams, 39, cdnow, alive, short_out).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(BgNbdPredictions(BgNbdParams{}, 39, cdnow, alive, expected).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(BgNbdPredictions(kScipyParams, -1, cdnow, alive, expected).code(), StatusCode::kInvalidArgument);
+  cdnow.t_x[5] = cdnow.T[5] + 1;
+  EXPECT_EQ(BgNbdPredictions(kScipyParams, 39, cdnow, alive, expected).code(), StatusCode::kInvalidArgument);
+}
+
 RfmSummary Small() {
   RfmSummary s;
   s.x = {0, 1, 2, 3, 0};
@@ -231,7 +362,19 @@ TEST(BgNbdTest, RejectsBadInputNamingCustomerAndField) {
       {[](RfmSummary& s) { s.t_x[2] = 0; }, "t_x"},
       {[](RfmSummary& s) { s.t_x[2] = -1; }, "t_x"},
       {[](RfmSummary& s) { s.T[2] = std::numeric_limits<double>::quiet_NaN(); }, "T"},
+      {[](RfmSummary& s) { s.x[2] = std::numeric_limits<double>::quiet_NaN(); }, "x"},
+      {[](RfmSummary& s) { s.x[2] = std::numeric_limits<double>::infinity(); }, "x"},
+      {[](RfmSummary& s) { s.x[2] = 0; }, "t_x"},
+      {[](RfmSummary& s) { s.T[2] = std::numeric_limits<double>::infinity(); }, "T"},
   };
+  // Huge counts are whole numbers too (every double from 2^52 up is).
+  RfmSummary huge = Small();
+  huge.x[2] = 1e300;
+  EXPECT_TRUE(ValidateRfmSummary(huge).ok());
+  huge.x[2] = 0x1p52 + 2;
+  EXPECT_TRUE(ValidateRfmSummary(huge).ok());
+  huge.x[2] = 0x1p51 + 0.5;
+  EXPECT_FALSE(ValidateRfmSummary(huge).ok());
   for (const Case& c : cases) {
     RfmSummary s = Small();
     c.mutate(s);

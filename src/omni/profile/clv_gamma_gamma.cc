@@ -7,16 +7,20 @@
 //   lgamma(p x + q) - lgamma(p x) - lgamma(q) + q log v + (p x - 1) log m
 //     + p x log x - (p x + q) log(x m + v).
 // The fit minimises -mean log-likelihood over log(p, q, v) with L-BFGS and
-// analytic gradients; lgamma/digamma terms are computed once per distinct x
-// and identical (x, m) rows are merged.
+// analytic gradients; lgamma/digamma terms are computed once per distinct x,
+// identical (x, m) rows are merged, and the logs of x m + v are summed
+// through their product (clv_internal::LogSum).
 #include "omni/profile/clv.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cmath>
 #include <numeric>
 #include <vector>
 
 #include <boost/math/special_functions/digamma.hpp>
+#include <boost/sort/spreadsort/integer_sort.hpp>
 #include <fmt/format.h>
 
 #include "omni/profile/clv_internal.h"
@@ -46,35 +50,53 @@ struct GammaGammaData {
 bool Fittable(const RfmSummary& s, size_t i) { return s.x[i] >= 1 && s.monetary[i] > 0; }
 
 GammaGammaData Prepare(const RfmSummary& s) {
-  std::vector<size_t> order;
+  struct Row {
+    double x, m;
+  };
+  std::vector<Row> by_m;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (Fittable(s, i)) order.push_back(i);
+    if (Fittable(s, i)) by_m.push_back({s.x[i], s.monetary[i]});
   }
-  std::sort(order.begin(), order.end(), [&](size_t i, size_t j) {
-    if (s.x[i] != s.x[j]) return s.x[i] < s.x[j];
-    return s.monetary[i] < s.monetary[j];
-  });
+  // Sorted by (x, m) without comparison sorts: by m with a radix sort (a
+  // positive double's bits order as its value does), then stably by x with a
+  // counting sort.
+  boost::sort::spreadsort::integer_sort(
+      by_m.begin(), by_m.end(), [](const Row& r, unsigned offset) { return std::bit_cast<uint64_t>(r.m) >> offset; },
+      [](const Row& l, const Row& r) { return l.m < r.m; });
+  std::vector<Row> rows(by_m.size());
+  double max_x = 0;
+  for (const Row& r : by_m) max_x = std::max(max_x, r.x);
+  if (max_x < 1e6) {
+    // x is a whole number: a counting sort by it.
+    std::vector<size_t> next(static_cast<size_t>(max_x) + 2, 0);  // where x's next row goes
+    for (const Row& r : by_m) ++next[static_cast<size_t>(r.x) + 1];
+    for (size_t k = 1; k < next.size(); ++k) next[k] += next[k - 1];
+    for (const Row& r : by_m) rows[next[static_cast<size_t>(r.x)]++] = r;
+  } else {
+    rows = by_m;
+    std::stable_sort(rows.begin(), rows.end(), [](const Row& l, const Row& r) { return l.x < r.x; });
+  }
   GammaGammaData d;
-  size_t last = 0;
-  for (size_t i : order) {
+  const Row* last = nullptr;
+  for (const Row& r : rows) {
     d.total_weight += 1;
-    d.mean_m += s.monetary[i];
-    if (!d.weight.empty() && s.x[i] == s.x[last] && s.monetary[i] == s.monetary[last]) {
+    d.mean_m += r.m;
+    if (last != nullptr && r.x == last->x && r.m == last->m) {
       d.weight.back() += 1;
       d.groups.back().weight += 1;
-      d.groups.back().sum_w_log_m += std::log(s.monetary[i]);
+      d.groups.back().sum_w_log_m += std::log(r.m);
       continue;
     }
-    if (d.groups.empty() || d.groups.back().x != s.x[i]) {
-      d.groups.push_back({s.x[i], std::log(s.x[i]), 0, 0, d.weight.size(), d.weight.size()});
+    if (d.groups.empty() || d.groups.back().x != r.x) {
+      d.groups.push_back({r.x, std::log(r.x), 0, 0, d.weight.size(), d.weight.size()});
     }
     GammaGammaData::Group& g = d.groups.back();
     g.weight += 1;
-    g.sum_w_log_m += std::log(s.monetary[i]);
+    g.sum_w_log_m += std::log(r.m);
     g.end += 1;
-    d.xm.push_back(s.x[i] * s.monetary[i]);
+    d.xm.push_back(r.x * r.m);
     d.weight.push_back(1);
-    last = i;
+    last = &r;
   }
   d.mean_m /= d.total_weight;
   return d;
@@ -89,11 +111,14 @@ double Objective(const GammaGammaData& d, double penalizer, const double* log_pa
   double ll = 0, g_p = 0, g_q = 0, g_v = 0;
   for (const GammaGammaData::Group& g : d.groups) {
     const double px = p * g.x;
-    double sum_w_log_xmv = 0, sum_w_inv_xmv = 0;
+    clv_internal::LogSum log_xmv;
+    double sum_w_inv_xmv = 0;
     for (size_t k = g.begin; k < g.end; ++k) {
-      sum_w_log_xmv += d.weight[k] * std::log(d.xm[k] + v);
-      sum_w_inv_xmv += d.weight[k] / (d.xm[k] + v);
+      const double xmv = d.xm[k] + v;
+      log_xmv.Add(xmv, d.weight[k]);
+      sum_w_inv_xmv += d.weight[k] / xmv;
     }
+    const double sum_w_log_xmv = log_xmv.Value();
     const double psi_pxq = digamma(px + q);
     ll += g.weight *
               (std::lgamma(px + q) - std::lgamma(px) - std::lgamma(q) + q * log_v + px * g.log_x) +
@@ -194,8 +219,8 @@ StatusOr<GammaGammaFit> FitGammaGamma(const RfmSummary& summary, const FitOption
     starts.push_back(std::move(s));
   }
   const clv_internal::MinimiseResult m = clv_internal::MinimiseOverLogParams(
-      [&](const double* lp, double* grad) {
-        return Objective(data, options.penalizer_coef, lp, grad);
+      [&]() -> clv_internal::LogObjective {
+        return [&](const double* lp, double* grad) { return Objective(data, options.penalizer_coef, lp, grad); };
       },
       starts, options);
 

@@ -1,6 +1,9 @@
 #include "omni/profile/clv.h"
 
+#include <algorithm>
 #include <cmath>
+#include <random>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -108,6 +111,18 @@ TEST(ClvTest, BatchMatchesScalarAndValidates) {
   options.horizon_months = -1;
   EXPECT_EQ(CustomerLifetimeValues(kBgNbd, kGammaGamma, *cdnow, options, out).code(),
             StatusCode::kInvalidArgument);
+  // Parameters no model has: NaN for everyone, as CustomerLifetimeValue.
+  options.horizon_months = 12;
+  ASSERT_TRUE(CustomerLifetimeValues(BgNbdParams{}, kGammaGamma, *cdnow, options, out).ok());
+  EXPECT_TRUE(std::isnan(out[0]));
+  EXPECT_TRUE(std::isnan(CustomerLifetimeValue(BgNbdParams{}, kGammaGamma, 2, 30, 38, 22, options)));
+  // Every customer as the one-customer function gives it.
+  ASSERT_TRUE(CustomerLifetimeValues(kBgNbd, kGammaGamma, *cdnow, options, out).ok());
+  for (size_t i = 0; i < cdnow->size(); ++i) {
+    const double one = CustomerLifetimeValue(kBgNbd, kGammaGamma, cdnow->x[i], cdnow->t_x[i], cdnow->T[i],
+                                             cdnow->monetary[i], options);
+    EXPECT_NEAR(out[i], one, 1e-13 * std::abs(one)) << i;
+  }
   RfmSummary no_money = *cdnow;
   no_money.monetary.clear();
   EXPECT_EQ(CustomerLifetimeValues(kBgNbd, kGammaGamma, no_money, ClvOptions{}, out).code(),
@@ -195,6 +210,49 @@ TEST(RfmSummaryTest, DaysFollowTheLocalCalendar) {
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->x[0], 1);
   EXPECT_EQ(s->t_x[0], 1);
+}
+
+// Purchases in time order take a one-pass path, others are sorted first:
+// the summary is the same (monetary up to the order of additions).
+TEST(RfmSummaryTest, PurchaseOrderDoesNotMatter) {
+  std::mt19937_64 rng(5);
+  std::uniform_int_distribution<int64_t> when(0, 400 * kDay);
+  std::uniform_int_distribution<int> count(0, 12);
+  std::uniform_real_distribution<double> amount(0, 80);
+  PurchaseHistory ordered, shuffled;
+  for (int c = 0; c < 500; ++c) {
+    std::vector<std::pair<int64_t, double>> purchases(count(rng));
+    for (auto& [ts, value] : purchases) {
+      // Several purchases share a day.
+      ts = (when(rng) / (7 * kHour)) * (7 * kHour);
+      value = amount(rng);
+    }
+    std::sort(purchases.begin(), purchases.end());
+    for (const auto& [ts, value] : purchases) {
+      ordered.ts_ms.push_back(ts);
+      ordered.amount.push_back(value);
+    }
+    std::shuffle(purchases.begin(), purchases.end(), rng);
+    for (const auto& [ts, value] : purchases) {
+      shuffled.ts_ms.push_back(ts);
+      shuffled.amount.push_back(value);
+    }
+    ordered.offsets.push_back(static_cast<int64_t>(ordered.ts_ms.size()));
+    shuffled.offsets.push_back(static_cast<int64_t>(shuffled.ts_ms.size()));
+  }
+  RfmOptions options;
+  options.calibration_end_ms = 350 * kDay;  // later purchases are left out
+  options.unit = TimeUnit::kDay;
+  StatusOr<RfmSummary> a = BuildRfmSummary(ordered, options);
+  StatusOr<RfmSummary> b = BuildRfmSummary(shuffled, options);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_GT(a->size(), 400u);
+  EXPECT_EQ(a->customer, b->customer);
+  EXPECT_EQ(a->x, b->x);
+  EXPECT_EQ(a->t_x, b->t_x);
+  EXPECT_EQ(a->T, b->T);
+  ASSERT_EQ(a->monetary.size(), b->monetary.size());
+  for (size_t i = 0; i < a->size(); ++i) EXPECT_NEAR(a->monetary[i], b->monetary[i], 1e-12 * a->monetary[i]);
 }
 
 TEST(RfmSummaryTest, RejectsMalformedHistory) {
