@@ -15,7 +15,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "omni/profile/clv_internal.h"
 #include "omni/profile/event_source.h"
 #include "omni/profile/consent.h"
 #include "omni/profile/group_by_customer.h"
@@ -66,12 +65,6 @@ int64_t DaysBetween(int64_t from_ms, int64_t to_ms) {
   const int64_t d = to_ms - from_ms;
   return d >= 0 ? d / kDayMs : -((-d + kDayMs - 1) / kDayMs);
 }
-
-struct PairHash {
-  size_t operator()(const std::pair<double, double>& k) const {
-    return absl::HashOf(k.first, k.second);
-  }
-};
 
 // Weights per id (category or brand) of one customer, summed in a dense
 // array that is reset through the list of ids touched: the ids come from the
@@ -606,17 +599,19 @@ void ProfileBuilder::State::ComputeClv() {
   stats.bgnbd = *bg;
   stats.clv_fitted = true;
   const BgNbdParams& p = bg->params;
-  // E[Y(t) | alive] depends on (x, T) only; day summaries repeat those pairs.
-  absl::flat_hash_map<std::pair<double, double>, double, PairHash> if_alive;
   const RfmSummary& s = *summary;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<size_t>(s.customer[i]);
-    alive[c] = BgNbdProbabilityAlive(p, s.x[i], s.t_x[i], s.T[i]);
-    auto [it, inserted] = if_alive.try_emplace({s.x[i], s.T[i]}, 0.0);
-    if (inserted) {
-      it->second = clv_internal::BgNbdExpectedPurchasesIfAlive(p, options.expected_purchases_days, s.x[i], s.T[i]);
+  {
+    // P(alive) and E[purchases] of every row, sharing the work rows have in common.
+    std::vector<double> row_alive(s.size()), row_expected(s.size());
+    if (Status st = BgNbdPredictions(p, options.expected_purchases_days, s, row_alive, row_expected); !st.ok()) {
+      stats.clv_note = "BG/NBD predictions: " + st.message();
+      return;
     }
-    expected[c] = it->second * alive[c];
+    for (size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<size_t>(s.customer[i]);
+      alive[c] = row_alive[i];
+      expected[c] = row_expected[i];
+    }
   }
   StatusOr<GammaGammaFit> gg = FitGammaGamma(s, options.fit);
   if (!gg.ok()) {
