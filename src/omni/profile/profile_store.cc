@@ -207,9 +207,10 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info, int64_t c
     bool stop = false;         // a side failed: stop everything
     std::atomic<int64_t> produce_cpu_us{0};
     const double insert_cpu_start = ThreadCpuSeconds();
-    // Names the details refer to (profile_names): the table's ids, and new
-    // names numbered on first use by whichever producer meets them; this
-    // thread stores those with the rows, in the same transaction. Each
+    // Names the details refer to (profile_names): the table's ids, then the
+    // build's listed names (info.names) numbered in their order, and any
+    // other name numbered on first use by whichever producer meets it; this
+    // thread stores new ones with the rows, in the same transaction. Each
     // producer keeps its own copy of the ids it has used, so the shared map
     // is locked once per name and thread, not per profile.
     struct Names {
