@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 namespace omni::profile {
@@ -13,8 +14,12 @@ namespace omni::profile {
 // each customer's rows are contiguous, keeping their order (a stable LSD
 // radix sort, 11 bits a pass: one or two passes for millions of customers),
 // and fills offsets[c] .. offsets[c + 1] with where customer c's rows are.
+// From `two_threads_from` rows on, each pass runs on two threads, each
+// counting and moving its half of the rows (the first half's rows go first
+// within each digit, so the order kept is the same as on one thread).
 template <typename Row>
-void GroupByCustomer(std::vector<Row>& rows, size_t customers, std::vector<int64_t>& offsets) {
+void GroupByCustomer(std::vector<Row>& rows, size_t customers, std::vector<int64_t>& offsets,
+                     size_t two_threads_from = 1'000'000) {
   offsets.assign(customers + 1, 0);
   for (const Row& r : rows) ++offsets[r.customer + 1];
   for (size_t c = 0; c < customers; ++c) offsets[c + 1] += offsets[c];
@@ -24,17 +29,46 @@ void GroupByCustomer(std::vector<Row>& rows, size_t customers, std::vector<int64
   const int bits = customers > 1 ? static_cast<int>(std::bit_width(customers - 1)) : 0;
   if (customers <= 1 || rows.empty()) return;
   std::vector<Row> buffer(rows.size());
-  std::vector<int64_t> next(kBuckets);
+  const int parts = rows.size() >= two_threads_from ? 2 : 1;
+  const size_t half = parts == 2 ? rows.size() / 2 : rows.size();
+  std::vector<int64_t> next(kBuckets * static_cast<size_t>(parts));
   for (int shift = 0; shift < bits; shift += kDigitBits) {
-    std::fill(next.begin(), next.end(), 0);
-    for (const Row& r : rows) ++next[(r.customer >> shift) & (kBuckets - 1)];
-    int64_t sum = 0;
-    for (int64_t& slot : next) {
-      const int64_t count = slot;
-      slot = sum;
-      sum += count;
+    auto digit = [shift](const Row& r) { return (r.customer >> shift) & (kBuckets - 1); };
+    auto count = [&](int part) {
+      int64_t* slots = next.data() + static_cast<size_t>(part) * kBuckets;
+      std::fill(slots, slots + kBuckets, 0);
+      const size_t end = part == 0 ? half : rows.size();
+      for (size_t i = part == 0 ? 0 : half; i < end; ++i) ++slots[digit(rows[i])];
+    };
+    auto move = [&](int part) {
+      int64_t* slots = next.data() + static_cast<size_t>(part) * kBuckets;
+      const size_t end = part == 0 ? half : rows.size();
+      for (size_t i = part == 0 ? 0 : half; i < end; ++i) buffer[static_cast<size_t>(slots[digit(rows[i])]++)] = rows[i];
+    };
+    if (parts == 2) {
+      std::thread other(count, 1);
+      count(0);
+      other.join();
+    } else {
+      count(0);
     }
-    for (const Row& r : rows) buffer[static_cast<size_t>(next[(r.customer >> shift) & (kBuckets - 1)]++)] = r;
+    // Where each part's rows of each digit start: digit by digit, part 0 first.
+    int64_t sum = 0;
+    for (size_t b = 0; b < kBuckets; ++b) {
+      for (int part = 0; part < parts; ++part) {
+        int64_t& slot = next[static_cast<size_t>(part) * kBuckets + b];
+        const int64_t n = slot;
+        slot = sum;
+        sum += n;
+      }
+    }
+    if (parts == 2) {
+      std::thread other(move, 1);
+      move(0);
+      other.join();
+    } else {
+      move(0);
+    }
     rows.swap(buffer);
   }
 }
