@@ -505,7 +505,15 @@ void ProfileBuilder::State::SortByCustomer() {
   // order above (refs of one customer's equal-time records stay increasing).
   std::vector<Line> ordered;
   ordered.reserve(lines.size());
-  for (Activity& a : activities) {
+  // The lines are read in customer order, i.e. scattered: ask for the line
+  // of a record further on while copying this one.
+  constexpr size_t kAhead = 16;
+  for (size_t i = 0; i < activities.size(); ++i) {
+    if (i + kAhead < activities.size()) {
+      const Activity& later = activities[i + kAhead];
+      if (later.kind == kPurchase || later.kind == kRefund) __builtin_prefetch(&lines[static_cast<size_t>(later.ref)]);
+    }
+    Activity& a = activities[i];
     if (a.kind != kPurchase && a.kind != kRefund) continue;
     ordered.push_back(lines[static_cast<size_t>(a.ref)]);
     a.ref = static_cast<int32_t>(ordered.size() - 1);
