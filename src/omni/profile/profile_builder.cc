@@ -79,8 +79,9 @@ class AffinityTally {
   }
 
   // Top `k` (name, weight, share), strongest first; ties by name so output
-  // is stable. Resets the tally.
-  std::vector<Affinity> TakeTop(const std::vector<std::string>& names, int k) {
+  // is stable (`name_rank`: each id's place in name order, so a tie costs an
+  // integer compare, not a string one). Resets the tally.
+  std::vector<Affinity> TakeTop(const std::vector<std::string>& names, const std::vector<int32_t>& name_rank, int k) {
     std::vector<Affinity> out;
     double total = 0;
     for (int32_t id : touched_) total += weight_[static_cast<size_t>(id)];
@@ -89,7 +90,7 @@ class AffinityTally {
       const double wa = weight_[static_cast<size_t>(a)];
       const double wb = weight_[static_cast<size_t>(b)];
       if (wa != wb) return wa > wb;
-      return names[static_cast<size_t>(a)] < names[static_cast<size_t>(b)];
+      return name_rank[static_cast<size_t>(a)] < name_rank[static_cast<size_t>(b)];
     };
     std::partial_sort(touched_.begin(), touched_.begin() + static_cast<std::ptrdiff_t>(n), touched_.end(),
                       stronger);
@@ -151,6 +152,7 @@ struct ProfileBuilder::State {
   std::vector<int32_t> item_brand;     // by item id: brand id, -1 = none
   NameInterner categories;
   NameInterner brands;
+  std::vector<int32_t> category_rank, brand_rank;  // by id: place in name order (Finish)
 
   std::vector<Activity> activities;
   std::vector<Line> lines;
@@ -651,6 +653,17 @@ Status ProfileBuilder::Finish() {
   };
   s.SortByCustomer();
   s.stats.sort_seconds = lap();
+  auto rank_names = [](const std::vector<std::string>& names) {
+    std::vector<int32_t> by_name(names.size());
+    for (size_t i = 0; i < names.size(); ++i) by_name[i] = static_cast<int32_t>(i);
+    std::sort(by_name.begin(), by_name.end(),
+              [&](int32_t a, int32_t b) { return names[static_cast<size_t>(a)] < names[static_cast<size_t>(b)]; });
+    std::vector<int32_t> rank(names.size());
+    for (size_t r = 0; r < by_name.size(); ++r) rank[static_cast<size_t>(by_name[r])] = static_cast<int32_t>(r);
+    return rank;
+  };
+  s.category_rank = rank_names(s.categories.names());
+  s.brand_rank = rank_names(s.brands.names());
   // RFM and CLV read the sorted records and write disjoint results (and
   // disjoint stats fields): one runs beside the other. Each reports its own
   // duration.
@@ -814,8 +827,8 @@ Profile ProfileBuilder::State::Assemble(int32_t c, Scratch& scratch) const {
   std::sort(showroom_orders.begin(), showroom_orders.end());
   p.store_to_online = std::unique(showroom_orders.begin(), showroom_orders.end()) - showroom_orders.begin();
 
-  p.categories = scratch.categories.TakeTop(categories.names(), options.top_categories);
-  p.brands = scratch.brands.TakeTop(brands.names(), options.top_brands);
+  p.categories = scratch.categories.TakeTop(categories.names(), category_rank, options.top_categories);
+  p.brands = scratch.brands.TakeTop(brands.names(), brand_rank, options.top_brands);
 
   // Recent windows. Purchases sorted by (item, ts) for look-ups.
   std::sort(w_buys.begin(), w_buys.end());
