@@ -17,11 +17,14 @@ int64_t UnZigZag(uint64_t u) { return static_cast<int64_t>(u >> 1) ^ -static_cas
 int64_t BasisPoints(double share) { return static_cast<int64_t>(std::llround(share * 1e4)); }
 
 void PutVarint(std::string& out, uint64_t v) {
+  char bytes[10];
+  size_t n = 0;
   while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    bytes[n++] = static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
   }
-  out.push_back(static_cast<char>(v));
+  bytes[n++] = static_cast<char>(v);
+  out.append(bytes, n);
 }
 
 void PutSigned(std::string& out, int64_t v) { PutVarint(out, ZigZag(v)); }
@@ -105,6 +108,9 @@ class Reader {
 bool IsBinaryProfileDetail(std::string_view detail) { return !detail.empty() && detail[0] == kVersion3; }
 
 void EncodeProfileDetail(const Profile& p, absl::FunctionRef<int64_t(std::string_view)> name_id, std::string& out) {
+  // Room for the usual detail up front: one allocation per profile.
+  out.reserve(out.size() + 32 + 24 * (p.channels.size() + p.categories.size() + p.brands.size()) +
+              12 * p.consent.size() + 4 * p.recent_event_seqs.size());
   out.push_back(kVersion3);
   PutVarint(out, p.channels.size());
   for (const ChannelActivity& c : p.channels) {
