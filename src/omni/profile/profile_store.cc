@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <iterator>
 #include <mutex>
 #include <thread>
 #include <cmath>
@@ -105,10 +106,12 @@ void ReadScalars(const store::SqlRow& r, Profile& p) {
 }
 
 using Row = std::vector<store::SqlValue>;
+constexpr size_t kColumnCount = 27;
+constexpr size_t kRowsPerInsert = 32;
 
 // The profiles row of one profile, in kColumns order.
 Row EncodeProfile(const Profile& p, absl::FunctionRef<int64_t(std::string_view)> name_id) {
-  Row params(27);
+  Row params(kColumnCount);
   params[0] = p.customer_key;
   params[1] = p.first_seen_ms;
   params[2] = p.last_seen_ms;
@@ -176,8 +179,10 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info,
 
 StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info, int64_t chunks, int threads,
                                                 const ChunkProducer& produce_chunk) {
-  const std::string insert = std::string("INSERT INTO profiles(") + kColumns +
-                             ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  const std::string row_placeholders = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  const std::string insert = std::string("INSERT INTO profiles(") + kColumns + ") VALUES " + row_placeholders;
+  std::string insert_many = insert;
+  for (size_t k = 1; k < kRowsPerInsert; ++k) insert_many += "," + row_placeholders;
   threads = std::max(1, threads);
   int64_t build_id = 0;
   info.built_at_ms = NowMs();
@@ -314,10 +319,21 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info, int64_t c
         part.queue.pop_front();
         cv.notify_all();
       }
-      for (const Row& row : batch) {
-        write_status = sql_->Execute(insert, row).status();
-        if (!write_status.ok()) break;
-        ++info.customers;
+      // Rows go kRowsPerInsert to a statement (one statement's overhead,
+      // binding and cursor set-up, for all of them), the rest one by one.
+      size_t r = 0;
+      for (; write_status.ok() && r + kRowsPerInsert <= batch.size(); r += kRowsPerInsert) {
+        Row params;
+        params.reserve(kRowsPerInsert * kColumnCount);
+        for (size_t k = r; k < r + kRowsPerInsert; ++k) {
+          std::move(batch[k].begin(), batch[k].end(), std::back_inserter(params));
+        }
+        write_status = sql_->Execute(insert_many, params).status();
+        if (write_status.ok()) info.customers += kRowsPerInsert;
+      }
+      for (; write_status.ok() && r < batch.size(); ++r) {
+        write_status = sql_->Execute(insert, batch[r]).status();
+        if (write_status.ok()) ++info.customers;
       }
       if (write_status.ok()) write_status = store_fresh_names();
     }
