@@ -16,39 +16,42 @@ int64_t UnZigZag(uint64_t u) { return static_cast<int64_t>(u >> 1) ^ -static_cas
 
 int64_t BasisPoints(double share) { return static_cast<int64_t>(std::llround(share * 1e4)); }
 
-void PutVarint(std::string& out, uint64_t v) {
-  char bytes[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    bytes[n++] = static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  bytes[n++] = static_cast<char>(v);
-  out.append(bytes, n);
-}
-
-void PutSigned(std::string& out, int64_t v) { PutVarint(out, ZigZag(v)); }
-
 // Reals: tag 0 = an integer, 1 = hundredths, 2 = the 8 bytes of the double.
 // The first two only when they give back exactly the same double.
 constexpr double kExactLimit = 9007199254740992.0;  // 2^53: every integer below is a double
 
-void PutReal(std::string& out, double v) {
-  if (std::isfinite(v) && std::fabs(v) < kExactLimit / 128 && !(v == 0 && std::signbit(v))) {
-    if (v == std::trunc(v)) {
-      PutVarint(out, ZigZag(static_cast<int64_t>(v)) << 2);
-      return;
+// Writes through a cursor into room sized up front for the worst case
+// (EncodeProfileDetail): no capacity check per byte.
+struct Writer {
+  static constexpr size_t kMaxVarint = 10;
+  static constexpr size_t kMaxReal = 9;
+  char* p;
+
+  void Varint(uint64_t v) {
+    while (v >= 0x80) {
+      *p++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
     }
-    const double cents = std::round(v * 100);
-    if (std::fabs(cents) < kExactLimit / 128 && cents / 100 == v) {
-      PutVarint(out, (ZigZag(static_cast<int64_t>(cents)) << 2) | 1);
-      return;
-    }
+    *p++ = static_cast<char>(v);
   }
-  PutVarint(out, 2);
-  const uint64_t bits = std::bit_cast<uint64_t>(v);
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
-}
+  void Signed(int64_t v) { Varint(ZigZag(v)); }
+  void Real(double v) {
+    if (std::isfinite(v) && std::fabs(v) < kExactLimit / 128 && !(v == 0 && std::signbit(v))) {
+      if (v == std::trunc(v)) {
+        Varint(ZigZag(static_cast<int64_t>(v)) << 2);
+        return;
+      }
+      const double cents = std::round(v * 100);
+      if (std::fabs(cents) < kExactLimit / 128 && cents / 100 == v) {
+        Varint((ZigZag(static_cast<int64_t>(cents)) << 2) | 1);
+        return;
+      }
+    }
+    *p++ = 2;
+    const uint64_t bits = std::bit_cast<uint64_t>(v);
+    for (int i = 0; i < 8; ++i) *p++ = static_cast<char>((bits >> (8 * i)) & 0xff);
+  }
+};
 
 class Reader {
  public:
@@ -108,44 +111,51 @@ class Reader {
 bool IsBinaryProfileDetail(std::string_view detail) { return !detail.empty() && detail[0] == kVersion3; }
 
 void EncodeProfileDetail(const Profile& p, absl::FunctionRef<int64_t(std::string_view)> name_id, std::string& out) {
-  // Room for the usual detail up front: one allocation per profile.
-  out.reserve(out.size() + 32 + 24 * (p.channels.size() + p.categories.size() + p.brands.size()) +
-              12 * p.consent.size() + 4 * p.recent_event_seqs.size());
-  out.push_back(kVersion3);
-  PutVarint(out, p.channels.size());
+  constexpr size_t V = Writer::kMaxVarint, R = Writer::kMaxReal;
+  const size_t worst = 1 + V + p.channels.size() * (7 * V + 2 * R) +
+                       2 * V + (p.categories.size() + p.brands.size()) * (2 * V + R) + 6 * V +
+                       V + p.consent.size() * 2 * V + V + p.recent_event_seqs.size() * V;
+  const size_t start = out.size();
+  out.resize(start + worst);
+  Writer w{out.data() + start};
+  *w.p++ = kVersion3;
+  w.Varint(p.channels.size());
   for (const ChannelActivity& c : p.channels) {
     // Purchase fields only for channels with purchases or refunds.
     const bool purchases = c.orders > 0 || c.monetary != 0 || c.last_purchase_ms != 0;
-    PutVarint(out, (static_cast<uint64_t>(name_id(c.channel)) << 1) | (purchases ? 1 : 0));
-    PutSigned(out, c.events);
-    PutSigned(out, BasisPoints(c.event_share));
+    w.Varint((static_cast<uint64_t>(name_id(c.channel)) << 1) | (purchases ? 1 : 0));
+    w.Signed(c.events);
+    w.Signed(BasisPoints(c.event_share));
     if (purchases) {
-      PutSigned(out, c.orders);
-      PutReal(out, c.monetary);
-      PutSigned(out, c.last_purchase_ms);
-      PutReal(out, c.recency_days);
-      PutSigned(out, BasisPoints(c.order_share));
+      w.Signed(c.orders);
+      w.Real(c.monetary);
+      w.Signed(c.last_purchase_ms);
+      w.Real(c.recency_days);
+      w.Signed(BasisPoints(c.order_share));
     }
   }
   for (const std::vector<Affinity>* list : {&p.categories, &p.brands}) {
-    PutVarint(out, list->size());
+    w.Varint(list->size());
     for (const Affinity& a : *list) {
-      PutVarint(out, static_cast<uint64_t>(name_id(a.name)));
-      PutReal(out, a.weight);
-      PutSigned(out, BasisPoints(a.share));
+      w.Varint(static_cast<uint64_t>(name_id(a.name)));
+      w.Real(a.weight);
+      w.Signed(BasisPoints(a.share));
     }
   }
-  for (int64_t n : p.browse_without_buy) PutSigned(out, n);
-  for (int64_t n : p.cart_abandon) PutSigned(out, n);
-  PutVarint(out, p.consent.size());
+  for (int64_t n : p.browse_without_buy) w.Signed(n);
+  for (int64_t n : p.cart_abandon) w.Signed(n);
+  w.Varint(p.consent.size());
   for (const ConsentState& c : p.consent) {
-    PutVarint(out, (static_cast<uint64_t>(name_id(c.channel)) << 1) | (c.granted ? 1 : 0));
-    PutSigned(out, c.ts_ms);
+    w.Varint((static_cast<uint64_t>(name_id(c.channel)) << 1) | (c.granted ? 1 : 0));
+    w.Signed(c.ts_ms);
   }
-  PutVarint(out, p.recent_event_seqs.size());
+  w.Varint(p.recent_event_seqs.size());
   for (size_t i = 0; i < p.recent_event_seqs.size(); ++i) {
-    PutSigned(out, i == 0 ? p.recent_event_seqs[0] : p.recent_event_seqs[i - 1] - p.recent_event_seqs[i]);
+    w.Signed(i == 0 ? p.recent_event_seqs[0] : p.recent_event_seqs[i - 1] - p.recent_event_seqs[i]);
   }
+  const auto used = static_cast<size_t>(w.p - out.data());
+  OMNI_CHECK(used <= start + worst);
+  out.resize(used);
 }
 
 Status DecodeProfileDetail(std::string_view detail, std::span<const std::string> names, Profile& p,
