@@ -32,6 +32,7 @@
 #include "omni/profile/event_pipeline.h"
 #include "omni/profile/k_anonymity.h"
 #include "omni/profile/kmeans.h"
+#include "omni/profile/event_source.h"
 #include "omni/profile/profile_builder.h"
 #include "omni/profile/profile_fields.h"
 #include "omni/profile/profile_store.h"
@@ -214,6 +215,9 @@ StatusOr<ProfileBuildOutcome> ComputeProfiles(const Context& ctx, const BuildFla
   }));
   // The events from the columnar snapshot (caught up from the store first).
   OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::EventColumns> columns, store::EventColumns::Open(ctx.data_dir, *store));
+  // What attribution needs from the snapshot alone, while the directory is
+  // still loading.
+  const std::vector<int64_t> first_seqs = profile::IdentityFirstSeqs(*columns);
   OMNI_ASSIGN_OR_RETURN(std::unique_ptr<identity::CustomerDirectory> directory, loading.get());
   spdlog::info("identity: {} customers ({} events resolved in {:.2f} s; directory loaded in {:.2f} s)",
                directory->customer_count(), resolved.events_read, resolve_s, directory_s);
@@ -224,7 +228,7 @@ StatusOr<ProfileBuildOutcome> ComputeProfiles(const Context& ctx, const BuildFla
   const int64_t last_seq = columns->last_seq();
   spdlog::info("events: {} in the columnar snapshot ({} caught up from the store), opened in {:.2f} s",
                columns->rows(), columns->open_stats().rows_caught_up, columns->open_stats().seconds);
-  builder.AddEvents(*columns);
+  builder.AddEvents(*columns, &first_seqs);
   if (!flags.export_events.empty()) {
     // For checking the profiles with another tool (bench/profile_reference.py):
     // every event the build uses, with the customer it was attributed to.

@@ -21,9 +21,32 @@ namespace omni::profile {
 // trusted: a pair is taken only when type and value are equal, and whatever
 // is left (an identifier whose first event was erased, a shared one, a
 // directory that does not know first appearances) is matched by value.
+// Ids are handed out in order of appearance, so a row's ids at or past the
+// next unseen one are new: one pass, no look-ups (were that ever not so, the
+// first_seq would not pair below, and the value fallback would find the
+// identifier). Non-decreasing in the id.
+std::vector<int64_t> IdentityFirstSeqs(const store::EventColumns& columns) {
+  const auto n = static_cast<size_t>(columns.identity_count());
+  std::vector<int64_t> first(n, std::numeric_limits<int64_t>::max());
+  size_t next_new = 0;
+  for (const store::EventColumnBlock& b : columns.blocks()) {
+    for (int64_t row = 0; row < b.rows && next_new < n; ++row) {
+      for (const int32_t id : b.IdentitiesOf(row)) {
+        const auto d = static_cast<size_t>(id);
+        if (d < next_new) continue;
+        for (size_t k = next_new; k <= d; ++k) first[k] = b.seq[row];
+        next_new = d + 1;
+      }
+    }
+    if (next_new >= n) break;
+  }
+  return first;
+}
+
 ColumnAttribution::ColumnAttribution(const store::EventColumns& columns,
                                      const identity::CustomerDirectory& directory,
-                                     const std::vector<ingest::IdentityType>& strong_types) {
+                                     const std::vector<ingest::IdentityType>& strong_types,
+                                     const std::vector<int64_t>* first_seqs) {
   identity::IdentityConfig config;
   config.strong = strong_types;
   std::array<uint8_t, ingest::kIdentityTypeCount> rank{}, strong{};
@@ -40,23 +63,12 @@ ColumnAttribution::ColumnAttribution(const store::EventColumns& columns,
   }
   if (n == 0) return;
 
-  // First appearance of each snapshot id, in one pass: ids are handed out in
-  // order of appearance, so a row's ids at or past the next unseen one are
-  // new (were that ever not so, the first_seq would not match below, and the
-  // value fallback would find the identifier). Non-decreasing in d.
-  std::vector<int64_t> first(n, std::numeric_limits<int64_t>::max());
-  size_t next_new = 0;
-  for (const store::EventColumnBlock& b : columns.blocks()) {
-    for (int64_t row = 0; row < b.rows && next_new < n; ++row) {
-      for (const int32_t id : b.IdentitiesOf(row)) {
-        const auto d = static_cast<size_t>(id);
-        if (d < next_new) continue;
-        for (size_t k = next_new; k <= d; ++k) first[k] = b.seq[row];
-        next_new = d + 1;
-      }
-    }
-    if (next_new >= n) break;
+  std::vector<int64_t> computed;
+  if (!first_seqs || first_seqs->size() != n) {
+    computed = IdentityFirstSeqs(columns);
+    first_seqs = &computed;
   }
+  const std::vector<int64_t>& first = *first_seqs;
 
   // The directory's identifiers by first_seq (already so, as the store
   // numbers them, unless a directory says otherwise).

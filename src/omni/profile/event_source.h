@@ -25,12 +25,19 @@
 
 namespace omni::profile {
 
+// The seq of the first event that carries each identifier of the snapshot's
+// dictionary (by dictionary id). Needs no directory: a build computes it
+// while the directory loads and hands it to ColumnAttribution.
+std::vector<int64_t> IdentityFirstSeqs(const store::EventColumns& columns);
+
 class ColumnAttribution {
  public:
   // `strong_types` in rank order, as IdentityConfig::strong (the
-  // configuration the directory was loaded with).
+  // configuration the directory was loaded with). `first_seqs`:
+  // IdentityFirstSeqs(columns) when already computed, else computed here.
   ColumnAttribution(const store::EventColumns& columns, const identity::CustomerDirectory& directory,
-                    const std::vector<ingest::IdentityType>& strong_types);
+                    const std::vector<ingest::IdentityType>& strong_types,
+                    const std::vector<int64_t>* first_seqs = nullptr);
 
   // The customer of `row` (-1 = none); `identified`: whether the event carries
   // an identifier of a strong type.

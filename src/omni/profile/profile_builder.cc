@@ -380,10 +380,10 @@ void ProfileBuilder::AddEvent(int64_t seq, const ingest::Event& e) {
   s_->Add(seq, EventSource<EventKind>(e, s_->directory, s_->strong, &KindOf), own);
 }
 
-void ProfileBuilder::AddEvents(const store::EventColumns& columns) {
+void ProfileBuilder::AddEvents(const store::EventColumns& columns, const std::vector<int64_t>* first_seqs) {
   State& s = *s_;
   const auto start = std::chrono::steady_clock::now();
-  const ColumnAttribution attribution(columns, s.directory, s.options.strong_types);
+  const ColumnAttribution attribution(columns, s.directory, s.options.strong_types, first_seqs);
   spdlog::debug("profiles: attribution table of {} identifiers in {:.2f} s", columns.identity_count(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   ColumnMaps<EventKind> maps(columns, &KindOf);

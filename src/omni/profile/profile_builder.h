@@ -132,7 +132,9 @@ class ProfileBuilder {
   // Every event of the columnar snapshot, in seq order: the same build as
   // AddEvent over ScanEvents, without decoding SQLite rows (customers are
   // looked up once per distinct identifier, column_attribution.h).
-  void AddEvents(const store::EventColumns& columns);
+  // `first_seqs`: IdentityFirstSeqs(columns) when the caller computed it
+  // already (event_source.h), e.g. while the directory loaded.
+  void AddEvents(const store::EventColumns& columns, const std::vector<int64_t>* first_seqs = nullptr);
   // InvalidArgument when as_of_ms is not set. Call once, after the last event.
   Status Finish();
   // Calls `emit` once per customer with events, in dense-id order; stops at
