@@ -16,7 +16,8 @@
 // batch in event_blocks instead; see migrations.cc), and the uniqueness check
 // moves into the writer's memory:
 //
-//   event_key = first 8 bytes of BLAKE2b(event_id), stored in the row.
+//   event_key = ingest::EventKey(event_id) (SipHash-2-4, 8 bytes), stored in
+//     the row.
 //   seq_by_key_: event_key -> seq, built from "SELECT seq, event_key" on the
 //     first Write() with events (lazily: readers and catalogue imports never
 //     pay for it) and, at the start of every later one, topped up with rows
@@ -219,7 +220,7 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data
 
   if (options.read_only) {
     OMNI_ASSIGN_OR_RETURN(int version, ReadSchemaVersion(db));
-    if (version != LatestSchemaVersion()) {
+    if (version < OldestReadableSchemaVersion() || version > LatestSchemaVersion()) {
       return FailedPrecondition(
           "store: " + path.string() + " has schema version " + std::to_string(version) +
           ", this omni needs " + std::to_string(LatestSchemaVersion()) +
@@ -317,8 +318,13 @@ Status SqliteStore::Prepare() {
 }
 
 int64_t SqliteStore::Hash64(std::string_view text) {
-  // One definition with the parsing threads that precompute it (ingest).
-  return ingest::EventKey(text);
+  // Stored in quarantine.raw_hash since schema version 1: it must not change.
+  unsigned char digest[crypto_generichash_BYTES_MIN];
+  crypto_generichash(digest, sizeof(digest), reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+                     nullptr, 0);
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | digest[i];  // little-endian on every host
+  return static_cast<int64_t>(v);
 }
 
 Status SqliteStore::CheckWritable() const {

@@ -63,9 +63,9 @@ class SqliteStore final : public Store {
   Status AddTombstones(const std::vector<ingest::Identity>& identities) override;
   void FinishSnapshotAppends() override;
 
-  // The dedupe key of an event id (events.event_key): the first 8 bytes of
-  // the unkeyed BLAKE2b-128 of the id, read little-endian as int64. Also used
-  // for quarantine.raw_hash.
+  // quarantine.raw_hash of a rejected record's raw text: the first 8 bytes
+  // of the unkeyed BLAKE2b-128, read little-endian as int64. (Event ids are
+  // keyed by ingest::EventKey.)
   static int64_t Hash64(std::string_view text);
 
  private:
