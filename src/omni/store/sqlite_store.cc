@@ -31,9 +31,12 @@
 //     collided_seq_by_id_, a map by event_id string consulted on every key
 //     hit; with 2^-64 per pair it stays empty in practice (~3e-8 expected
 //     collisions at 1e6 events, ~3e-4 at 1e8) but keeps correctness exact.
-//   Repeats inside one batch are caught by the batch's own staged keys.
-//   Additions are staged and applied to the maps only after COMMIT succeeds;
-//     a failed batch is rolled back in SQLite and never reaches memory.
+//   A new key goes into seq_by_key_ at once, with the seq its event is about
+//     to get: one probe per event decides and records it, and repeats inside
+//     the batch are found there too (a seq from first_seq on is this batch's,
+//     compared against the batch's own event). A failed batch is rolled back
+//     in SQLite and its keys are taken out again (Staged::new_keys), so
+//     memory never holds an uncommitted event.
 //
 // Cost: 17 bytes per flat_hash_map slot at 1.1-2.3 slots per event, i.e.
 // 20-40 bytes per stored event (200-400 MB at 10 million), and the first
@@ -139,10 +142,13 @@ Status ParseIdentitiesJson(simdjson::ondemand::parser& parser, std::string& scra
 }  // namespace
 
 struct SqliteStore::Staged {
-  // First new event of the batch per key, as an index into batch.events.
-  absl::flat_hash_map<int64_t, size_t> by_key;
-  // The same keys with their seqs, in insertion order, for the apply step.
-  std::vector<std::pair<int64_t, int64_t>> new_keys;
+  // The keys this batch put into seq_by_key_, with the index of their event
+  // in batch.events, in insertion (= seq) order: taken out again if the
+  // batch fails; the snapshot's appender reads the indexes.
+  std::vector<std::pair<int64_t, size_t>> new_keys;
+  // batch.events index of each seq this batch hands out, from first_seq on.
+  std::vector<uint32_t> index_of_seq;
+  int64_t first_seq = 0;
   // Ids whose key was already taken by a different id; views into the batch.
   absl::flat_hash_map<std::string_view, int64_t> collided;
   int64_t max_seq = 0;
@@ -350,18 +356,13 @@ StatusOr<ingest::BatchResult> SqliteStore::Write(std::string_view source, ingest
   if (!status.ok()) {
     // Harmless "no transaction is active" when SQLite already rolled back.
     (void)Exec(db_, "ROLLBACK", "rollback batch");
+    for (const auto& [key, index] : staged.new_keys) seq_by_key_.erase(key);
     return status;
   }
-  // Committed: now the index may learn the batch's keys.
-  const auto& added = staged.new_keys;
-  for (size_t i = 0; i < added.size(); ++i) {
-    if (i + kPrefetchDistance < added.size())
-      seq_by_key_.prefetch(added[i + kPrefetchDistance].first);
-    seq_by_key_.emplace(added[i].first, added[i].second);
-  }
+  // Committed: the keys are in the index already; the collided ids join theirs.
   for (const auto& [id, seq] : staged.collided) collided_seq_by_id_.emplace(std::string(id), seq);
   last_seen_seq_ = std::max(last_seen_seq_, staged.max_seq);
-  if (columns_) columns_->AfterCommit(batch, staged.by_key, staged.collided, staged.max_seq);
+  if (columns_) columns_->AfterCommit(batch, staged.new_keys, staged.collided, staged.max_seq);
   return result;
 }
 
@@ -402,8 +403,9 @@ StatusOr<ingest::BatchResult> SqliteStore::WriteInTransaction(std::string_view s
   if (batch.want_event_outcomes) {
     result.event_outcomes.assign(events.size(), ingest::EventOutcome::kAccepted);
   }
-  staged.by_key.reserve(events.size());
   staged.new_keys.reserve(events.size());
+  staged.index_of_seq.reserve(events.size());
+  staged.first_seq = first_seq;
   int64_t min_ts = std::numeric_limits<int64_t>::max();
   int64_t max_ts = std::numeric_limits<int64_t>::min();
   for (size_t i = 0; i < events.size(); ++i) {
@@ -416,20 +418,21 @@ StatusOr<ingest::BatchResult> SqliteStore::WriteInTransaction(std::string_view s
       continue;
     }
     const int64_t key = batch_keys[i];
-    OMNI_ASSIGN_OR_RETURN(Seen seen, Classify(key, event.event_id, batch, staged));
+    OMNI_ASSIGN_OR_RETURN(Seen seen, Classify(key, event.event_id, next_seq, batch, staged));
     if (seen == Seen::kDuplicate) {
       ++result.duplicates;
       if (batch.want_event_outcomes) result.event_outcomes[i] = ingest::EventOutcome::kDuplicate;
       continue;
     }
     const int64_t seq = next_seq++;
-    OMNI_RETURN_IF_ERROR(InsertEvent(seq, key, event, batch.IdentitiesJsonOf(i), seq == first_seq));
+    // Recorded before the insert, so a failing insert still takes its key out.
     if (seen == Seen::kNew) {
-      staged.by_key.emplace(key, i);
-      staged.new_keys.emplace_back(key, seq);
+      staged.new_keys.emplace_back(key, i);
     } else {
       staged.collided.emplace(event.event_id, seq);
     }
+    staged.index_of_seq.push_back(static_cast<uint32_t>(i));
+    OMNI_RETURN_IF_ERROR(InsertEvent(seq, key, event, batch.IdentitiesJsonOf(i), seq == first_seq));
     staged.max_seq = seq;
     min_ts = std::min(min_ts, event.ts_ms);
     max_ts = std::max(max_ts, event.ts_ms);
@@ -528,26 +531,26 @@ bool SqliteStore::IsErased(const ingest::Event& event) const {
   return false;
 }
 
-StatusOr<SqliteStore::Seen> SqliteStore::Classify(int64_t key, const std::string& event_id,
-                                                  const ingest::Batch& batch,
-                                                  const Staged& staged) {
-  // An id in either collision map always has its key in seq_by_key_ or
-  // staged.by_key, so those maps are only consulted when the key is taken.
-  bool key_taken = false;
-  if (auto it = seq_by_key_.find(key); it != seq_by_key_.end()) {
-    key_taken = true;
-    OMNI_ASSIGN_OR_RETURN(bool same, StoredEventIdEquals(it->second, event_id));
+StatusOr<SqliteStore::Seen> SqliteStore::Classify(int64_t key, const std::string& event_id, int64_t next_seq,
+                                                  const ingest::Batch& batch, const Staged& staged) {
+  // The usual case, an unseen key, is decided and recorded by this one probe
+  // (the caller takes the key out again if the batch fails).
+  auto [it, inserted] = seq_by_key_.try_emplace(key, next_seq);
+  if (inserted) return Seen::kNew;
+  const int64_t seq = it->second;
+  if (seq >= staged.first_seq) {
+    // This batch's: its event is in memory.
+    const size_t index = staged.index_of_seq[static_cast<size_t>(seq - staged.first_seq)];
+    if (batch.events[index].event_id == event_id) return Seen::kDuplicate;
+  } else {
+    OMNI_ASSIGN_OR_RETURN(bool same, StoredEventIdEquals(seq, event_id));
     if (same) return Seen::kDuplicate;
-    if (!collided_seq_by_id_.empty() && collided_seq_by_id_.contains(event_id)) {
-      return Seen::kDuplicate;
-    }
   }
-  if (auto it = staged.by_key.find(key); it != staged.by_key.end()) {
-    key_taken = true;
-    if (batch.events[it->second].event_id == event_id) return Seen::kDuplicate;
-  }
-  if (!key_taken) return Seen::kNew;
-  if (staged.collided.contains(std::string_view(event_id))) return Seen::kDuplicate;
+  // The key belongs to another id: a genuine 64-bit collision (or a row
+  // erased since). The id may still be one stored, or met in this batch,
+  // under its own name.
+  if (!collided_seq_by_id_.empty() && collided_seq_by_id_.contains(event_id)) return Seen::kDuplicate;
+  if (!staged.collided.empty() && staged.collided.contains(std::string_view(event_id))) return Seen::kDuplicate;
   return Seen::kNewCollided;
 }
 

@@ -85,10 +85,11 @@ class SqliteStore final : public Store {
   Status RefreshTombstones();
   bool IsErased(const ingest::Event& event) const;
   // What an event is against the stored events and the batch so far: new
-  // (its key unseen), new although its key is taken by a different id (a
-  // 64-bit collision), or a duplicate of a stored or earlier event.
+  // (its key unseen: then added to seq_by_key_ with next_seq), new although
+  // its key is taken by a different id (a 64-bit collision), or a duplicate
+  // of a stored or earlier event.
   enum class Seen { kNew, kNewCollided, kDuplicate };
-  StatusOr<Seen> Classify(int64_t key, const std::string& event_id, const ingest::Batch& batch,
+  StatusOr<Seen> Classify(int64_t key, const std::string& event_id, int64_t next_seq, const ingest::Batch& batch,
                           const Staged& staged);
   // Whether the stored row `seq` has this event_id (false when the row is gone).
   StatusOr<bool> StoredEventIdEquals(int64_t seq, std::string_view event_id);
