@@ -200,8 +200,11 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data
   if (!options.read_only) {
     // page_size only takes effect on a new, empty file. 8 KiB pages waste
     // less per page on ~170-byte event rows than 4 KiB (a 5-10% smaller
-    // file); the insert rate measured the same.
-    OMNI_RETURN_IF_ERROR(Exec(db, "PRAGMA page_size=8192", "set page_size"));
+    // file). 32 KiB: a quarter of the pages to allocate, write to the WAL
+    // (two write calls per frame) and checkpoint for the same rows; on Online
+    // Retail the writer thread measured ~8% less CPU and the checkpointer
+    // ~35% less than with 8 KiB (64 KiB: no better).
+    OMNI_RETURN_IF_ERROR(Exec(db, "PRAGMA page_size=32768", "set page_size"));
     Statement journal;
     OMNI_ASSIGN_OR_RETURN(journal, Statement::Prepare(db, "PRAGMA journal_mode=WAL"));
     rc = sqlite3_step(journal.get());
