@@ -379,7 +379,7 @@ StatusOr<ingest::BatchResult> SqliteStore::WriteInTransaction(std::string_view s
   }
 
   pending_count_ = 0;  // nothing queued survives a failed batch
-  group_bound_.text_valid.reset();  // they point into the previous batch
+  group_bound_.ForgetTexts();
   int64_t high_seq = 0;  // the highest seq ever handed out (see migrations.cc)
   {
     ResetOnExit reset(last_block_);
@@ -569,81 +569,84 @@ StatusOr<bool> SqliteStore::StoredEventIdEquals(int64_t seq, std::string_view ev
 
 void SqliteStore::BindEvent(sqlite3_stmt* s, int base, const PendingEvent& p, GroupBindings* bound) {
   const ingest::Event& e = *p.event;
-  // Bindings outlive sqlite3_reset, so with `bound` a parameter that holds
-  // NULL (or this import's id) from the statement's previous run is left as
-  // it is: each bind call costs ~100 instructions, and the absent fields and
-  // import_id are most of the repeats.
+  // With `bound` (the group statement), a parameter that already holds the
+  // value is skipped; text compares by content, the views pointing into
+  // earlier events of this batch (SQLITE_STATIC bindings, alive until
+  // Write() returns). Without it every parameter is bound.
+  auto slot = [&](int i) -> BoundValue* { return bound != nullptr ? &bound->value[static_cast<size_t>(i)] : nullptr; };
   auto null_at = [&](int i) {
-    if (bound != nullptr) {
-      if (bound->is_null[static_cast<size_t>(i)]) return;
-      bound->is_null[static_cast<size_t>(i)] = true;
+    BoundValue* v = slot(i);
+    if (v != nullptr) {
+      if (v->kind == BoundValue::kNull) return;
+      v->kind = BoundValue::kNull;
     }
     sqlite3_bind_null(s, i);
   };
-  auto bound_value = [&](int i) {
-    if (bound != nullptr) bound->is_null[static_cast<size_t>(i)] = false;
-  };
-  auto text_or_null = [&](int i, std::string_view text) {
-    if (text.empty()) return null_at(i);
-    bound_value(i);
-    BindText(s, i, text);
-  };
-  // Text that often repeats in the same row slot 16 events later (channel,
-  // type, currency, an invoice's order id and country) is left bound while
-  // the value stays the same. The binding points into an earlier event of
-  // this batch (SQLITE_STATIC), which lives until Write() returns; the next
-  // batch starts with none of these (WriteInTransaction).
-  auto repeating_text_or_null = [&](int i, std::string_view text) {
-    if (bound == nullptr) return text_or_null(i, text);
-    const size_t at = static_cast<size_t>(i);
-    if (text.empty()) {
-      bound->text_valid[at] = false;
-      return null_at(i);
+  auto int_at = [&](int i, int64_t x, bool repeats) {
+    BoundValue* v = slot(i);
+    if (v != nullptr) {
+      if (repeats && v->kind == BoundValue::kInt && v->bits == x) return;
+      v->kind = BoundValue::kInt;
+      v->bits = x;
     }
-    if (bound->text_valid[at] && bound->text[at] == text) return;
-    bound->text[at] = text;
-    bound->text_valid[at] = true;
-    bound_value(i);
+    sqlite3_bind_int64(s, i, x);
+  };
+  auto double_or_null = [&](int i, const std::optional<double>& x) {
+    if (!x) return null_at(i);
+    BoundValue* v = slot(i);
+    int64_t bits;
+    std::memcpy(&bits, &*x, sizeof bits);
+    if (v != nullptr) {
+      if (v->kind == BoundValue::kDouble && v->bits == bits) return;
+      v->kind = BoundValue::kDouble;
+      v->bits = bits;
+    }
+    sqlite3_bind_double(s, i, *x);
+  };
+  // `repeats`: worth comparing (the same slot 16 events earlier often held
+  // the same text); otherwise bound straight away.
+  auto text_at = [&](int i, std::string_view text, bool repeats) {
+    BoundValue* v = slot(i);
+    if (v != nullptr) {
+      if (repeats && v->kind == BoundValue::kText && v->text.size() == text.size() &&
+          std::memcmp(v->text.data(), text.data(), text.size()) == 0) {
+        return;
+      }
+      v->kind = BoundValue::kText;
+      v->text = text;
+    }
     BindText(s, i, text);
   };
-  auto double_or_null = [&](int i, const std::optional<double>& v) {
-    if (!v) return null_at(i);
-    bound_value(i);
-    sqlite3_bind_double(s, i, *v);
+  auto text_or_null = [&](int i, std::string_view text, bool repeats) {
+    if (text.empty()) return null_at(i);
+    text_at(i, text, repeats);
   };
   if (p.explicit_seq) {
-    bound_value(base + 1);
-    sqlite3_bind_int64(s, base + 1, p.seq);
+    int_at(base + 1, p.seq, false);
   } else {
     null_at(base + 1);
   }
-  sqlite3_bind_int64(s, base + 2, p.key);
-  BindText(s, base + 3, e.event_id);
-  sqlite3_bind_int64(s, base + 4, e.ts_ms);
-  sqlite3_bind_int(s, base + 5, e.tz_offset_min);
-  repeating_text_or_null(base + 6, e.channel);
-  repeating_text_or_null(base + 7, e.type);
-  BindText(s, base + 8, p.identities_json);
-  text_or_null(base + 9, e.item_id);
+  int_at(base + 2, p.key, false);
+  text_at(base + 3, e.event_id, false);
+  int_at(base + 4, e.ts_ms, true);
+  int_at(base + 5, e.tz_offset_min, true);
+  text_or_null(base + 6, e.channel, true);
+  text_or_null(base + 7, e.type, true);
+  text_at(base + 8, p.identities_json, true);
+  text_or_null(base + 9, e.item_id, false);
   double_or_null(base + 10, e.quantity);
   double_or_null(base + 11, e.price);
-  repeating_text_or_null(base + 12, e.currency);
-  repeating_text_or_null(base + 13, e.order_id);
-  repeating_text_or_null(base + 14, e.store_id);
-  repeating_text_or_null(base + 15, e.campaign_id);
-  repeating_text_or_null(base + 16, e.properties_json);
+  text_or_null(base + 12, e.currency, true);
+  text_or_null(base + 13, e.order_id, true);
+  text_or_null(base + 14, e.store_id, true);
+  text_or_null(base + 15, e.campaign_id, true);
+  text_or_null(base + 16, e.properties_json, true);
   if (current_import_id_ > 0) {
-    const size_t row = static_cast<size_t>(base / kEventColumns);
-    if (bound == nullptr || bound->is_null[static_cast<size_t>(base + 17)] ||
-        bound->import_id[row] != current_import_id_) {
-      bound_value(base + 17);
-      if (bound != nullptr) bound->import_id[row] = current_import_id_;
-      sqlite3_bind_int64(s, base + 17, current_import_id_);
-    }
+    int_at(base + 17, current_import_id_, true);
   } else {
     null_at(base + 17);
   }
-  sqlite3_bind_int64(s, base + 18, e.line_no);
+  int_at(base + 18, e.line_no, false);
 }
 
 Status SqliteStore::InsertEvent(int64_t seq, int64_t key, const ingest::Event& e,
