@@ -448,12 +448,14 @@ class BlockEncoder {
 
   // The order's index among this block's order ids.
   int32_t OrderIndex(std::string_view order) {
-    if (auto it = orders_.find(AbslView(order)); it != orders_.end()) return it->second;
+    // An order's lines mostly come one after another: one compare, no hash.
+    if (last_order_ >= 0 && order == order_list_[static_cast<size_t>(last_order_)]) return last_order_;
+    if (auto it = orders_.find(AbslView(order)); it != orders_.end()) return last_order_ = it->second;
     const std::string_view kept = Keep(order);
     const auto index = static_cast<int32_t>(order_list_.size());
     orders_.emplace(AbslView(kept), index);
     order_list_.push_back(kept);
-    return index;
+    return last_order_ = index;
   }
 
   int32_t ItemId(std::string_view item) {
@@ -498,6 +500,7 @@ class BlockEncoder {
   std::vector<std::pair<uint8_t, std::string_view>> new_identities_;
   absl::flat_hash_map<absl::string_view, int32_t> orders_;  // views of order_list_'s strings
   std::vector<std::string_view> order_list_;
+  int32_t last_order_ = -1;  // index of the previous row's order id, -1: none
   bool copy_ = false;
   std::deque<std::string> kept_;
 };
