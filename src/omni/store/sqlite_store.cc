@@ -47,7 +47,8 @@
 // machine, whose REFERENCES 8-column figure the same runs reproduce at
 // 490-620k): Write() 300-420k new events/s at 1M events, ~316k at 3M, against
 // 300-530k for bare SQLite inserts of the same rows in the same runs (the
-// writer adds ~0.3 us/event of BLAKE2b and ~0.2 us of index probes);
+// writer added ~0.3 us/event of BLAKE2b, since moved to the parsing thread
+// and replaced by SipHash, and ~0.2 us of index probes);
 // 0.7-0.9M events/s when all are duplicates; the index builds at ~2.5M
 // rows/s. With a per-row ts_ms index Write() measured ~225k.
 //
