@@ -37,7 +37,7 @@ class RecordReader {
     record_.clear();
     bool truncated = false;
     line_no = next_line_ + 1;
-    for (;;) {
+    for (bool first_line = true;; first_line = false) {
       std::string_view line;
       bool got = false;
       OMNI_RETURN_IF_ERROR(NextLine(line, got));
@@ -46,6 +46,15 @@ class RecordReader {
         break;  // unterminated quote at end of file: hand over what we have
       }
       ++next_line_;
+      if (first_line && line.size() <= max_bytes_ &&
+          (framing_ == RecordFraming::kLines || CsvRecordComplete(line))) {
+        // The usual record, one whole line: a view of the read buffer, not
+        // a copy (valid until the next call, like record_).
+        if (first_ && line.size() >= 3 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.remove_prefix(3);
+        first_ = false;
+        record = line;
+        return true;
+      }
       if (record_.size() + line.size() <= max_bytes_) {
         record_.append(line);
       } else if (!truncated) {
