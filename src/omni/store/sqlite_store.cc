@@ -93,6 +93,25 @@ constexpr char kDatabaseFile[] = "omni.db";
 // cover a memory access at ~0.5 us per event of SQLite work.
 constexpr size_t kPrefetchDistance = 8;
 
+// a == b for the short texts of an event row, without a call into memcmp
+// (~20 ns a call, a tenth of the writer's time at six compares a row).
+inline bool SameText(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  size_t n = a.size();
+  for (; n >= 8; n -= 8, p += 8, q += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, p, 8);
+    std::memcpy(&y, q, 8);
+    if (x != y) return false;
+  }
+  for (; n > 0; --n) {
+    if (*p++ != *q++) return false;
+  }
+  return true;
+}
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -609,10 +628,7 @@ void SqliteStore::BindEvent(sqlite3_stmt* s, int base, const PendingEvent& p, Gr
   auto text_at = [&](int i, std::string_view text, bool repeats) {
     BoundValue* v = slot(i);
     if (v != nullptr) {
-      if (repeats && v->kind == BoundValue::kText && v->text.size() == text.size() &&
-          std::memcmp(v->text.data(), text.data(), text.size()) == 0) {
-        return;
-      }
+      if (repeats && v->kind == BoundValue::kText && SameText(v->text, text)) return;
       v->kind = BoundValue::kText;
       v->text = text;
     }
