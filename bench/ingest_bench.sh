@@ -25,6 +25,19 @@
 # Online Retail reaches 3.8-7.6x wall, 3.3-4.1x CPU (omni ~3 us of CPU per line: SQLite's insert of
 # an 18-column row, two BLAKE2b per line for the derived event id and its dedupe key, the CSV
 # parse; the reference's pandas part is vectorised).
+#
+# Later (commit 728fb87: SipHash event keys, small batches at both ends, 32 KiB pages, fewer binds
+# and catalogue upserts, one dedupe probe per event), same command, RUNS=3, two windows:
+#                      omni ev/s  ref ev/s  wall ratio  omni CPU s  ref CPU s  CPU ratio  load
+#   JSONL                724,863    53,535      13.54        2.71      18.58       6.86   1.3-2.0
+#   JSONL                551,206    43,781      12.59        3.55      22.77       6.41   1.2-1.9
+#   Online Retail        634,178    96,609       6.56        1.50       5.52       3.68   1.3-1.5
+#   Online Retail        506,249    64,601       7.84        2.02       8.23       4.07   1.2-1.9
+# Instructions (valgrind callgrind, the full Online Retail file): 8.20 G -> 7.27 G, the store
+# writer's thread 3.77 G -> 3.36 G; CPU per thread in one window, before -> after: parsing
+# 0.86-1.02 -> 0.61-0.67 s, writer 0.72-0.85 -> 0.64-0.79 s. JSONL now meets 10x; Online Retail
+# does not (~6.5-8x): its two threads each spend ~0.6 s of CPU, about half of it SQLite's insert
+# of 18-column rows and BLAKE2b of each line (the id's record hash, which must not change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OMNI_EXTRA_PACKAGES="python3-pandas time" bash scripts/setup.sh

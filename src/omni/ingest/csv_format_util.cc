@@ -148,10 +148,12 @@ void AppendRecordHash(std::string& out, std::string_view record) {
   crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(record.data()),
                      record.size(), nullptr, 0);
   static constexpr char kHex[] = "0123456789abcdef";
+  char hex[16];
   for (int i = 0; i < 8; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
+    hex[2 * i] = kHex[digest[i] >> 4];
+    hex[2 * i + 1] = kHex[digest[i] & 15];
   }
+  out.append(hex, sizeof hex);
 }
 
 void AppendNumber(std::string& out, double v) {

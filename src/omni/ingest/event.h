@@ -196,8 +196,9 @@ class BatchPreparer {
 // What a sink did with one event of a batch.
 enum class EventOutcome : uint8_t { kAccepted = 0, kDuplicate, kErased };
 
-// The store's 64-bit key of an event_id: the first 8 bytes, little-endian, of
-// BLAKE2b-128 of the id (libsodium's BLAKE2b has a 16-byte minimum output).
+// The store's 64-bit dedupe key of an event_id (events.event_key): SipHash-2-4
+// of the id under a fixed key, read little-endian. Stored, so it never
+// changes without a schema migration (store/migrations.cc, version 2).
 int64_t EventKey(std::string_view event_id);
 
 // How identities are stored: {"phone":"<hash>","member_card":"M0042"}.

@@ -21,6 +21,18 @@ std::string Reference(const std::vector<Identity>& identities) {
   return out + "}";
 }
 
+// Stored keys (events.event_key) must never drift: golden values from an
+// independent SipHash-2-4 (tests/reference/event_key_reference.py).
+TEST(EventKeyTest, IsSipHash24UnderTheFixedKey) {
+  const std::pair<std::string, int64_t> golden[] = {
+      {"", 2247082973892616909LL},
+      {"web-1", -3350167247937074849LL},
+      {"online-retail:536365:85123A:0123456789abcdef", 8796318523445329135LL},
+      {"订单-42", -6572030918608085755LL},
+  };
+  for (const auto& [id, key] : golden) EXPECT_EQ(EventKey(id), key) << id;
+}
+
 TEST(AppendIdentitiesJsonTest, WritesWhatTheJsonEscaperWrites) {
   // Characters that must be escaped at every position of values around the
   // 8-byte steps of the fast check, and values that need none.

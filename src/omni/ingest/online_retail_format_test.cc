@@ -163,6 +163,37 @@ TEST_F(OnlineRetailFormatTest, OneCatalogueRowPerItemPerBatch) {
   EXPECT_EQ(next.items[0].price, 1.66);
 }
 
+TEST_F(OnlineRetailFormatTest, ARowBackToWhatAnEarlierBatchStoredLeavesTheBatch) {
+  Batch first;
+  format_->Parse("536365,10002,GLOBE,12,2010-12-01 08:26:00,0.85,17850,United Kingdom", 2, first);
+  format_->Parse("536365,10003,MUG,1,2010-12-01 08:26:00,2,17850,United Kingdom", 3, first);
+  ASSERT_EQ(first.items.size(), 2u);  // stored: GLOBE 0.85, MUG 2
+  Batch b;
+  format_->Parse("536366,10002,GLOBE,1,2010-12-01 08:30:00,1.66,,United Kingdom", 4, b);
+  format_->Parse("536366,10003,MUG,1,2010-12-01 08:30:00,2.5,,United Kingdom", 5, b);
+  ASSERT_EQ(b.items.size(), 2u);
+  // GLOBE flips back to its stored price: its row goes, MUG's takes the slot.
+  format_->Parse("536367,10002,GLOBE,1,2010-12-01 08:31:00,0.85,,United Kingdom", 6, b);
+  ASSERT_EQ(b.items.size(), 1u);
+  EXPECT_EQ(b.items[0].item_id, "10003");
+  EXPECT_EQ(b.items[0].price, 2.5);
+  // A later change in the same batch brings it back, once.
+  format_->Parse("536368,10002,GLOBE,1,2010-12-01 08:32:00,1.66,,United Kingdom", 7, b);
+  format_->Parse("536368,10003,MUG,1,2010-12-01 08:32:00,3,,United Kingdom", 8, b);
+  ASSERT_EQ(b.items.size(), 2u);
+  EXPECT_EQ(b.items[0].item_id, "10003");
+  EXPECT_EQ(b.items[0].price, 3);
+  EXPECT_EQ(b.items[1].item_id, "10002");
+  EXPECT_EQ(b.items[1].price, 1.66);
+  // A first row for an item stays even when it returns to its first value.
+  Batch c;
+  format_->Parse("536369,10004,LAMP,1,2010-12-01 08:33:00,4,,United Kingdom", 9, c);
+  format_->Parse("536369,10004,LAMP,1,2010-12-01 08:33:00,5,,United Kingdom", 10, c);
+  format_->Parse("536369,10004,LAMP,1,2010-12-01 08:33:00,4,,United Kingdom", 11, c);
+  ASSERT_EQ(c.items.size(), 1u);
+  EXPECT_EQ(c.items[0].price, 4);
+}
+
 TEST_F(OnlineRetailFormatTest, Rejections) {
   struct Case {
     std::string row;

@@ -294,8 +294,32 @@ class BlockEncoder {
   // arrays without building events. `c` must outlive Finish.
   Status AddColumns(const ingest::BatchColumns& c, const std::vector<uint32_t>& rows, int64_t first_seq) {
     const size_t n = rows.size();
-    // Channel and type string ids (one per run of equal values) -> ids.
-    absl::flat_hash_map<int32_t, uint8_t> channel_of, type_of;
+    // Channel and type string ids are one per run of equal values, so the
+    // previous row's answer is the usual one; a new run scans the few known
+    // names (SmallId). (A map by string id missed on every run: each run has
+    // an id of its own.)
+    int32_t run_channel = -1, run_type = -1;
+    uint8_t channel = 0, type = 0;
+    // Identifier lookups go to dictionaries far bigger than the CPU caches:
+    // the slots of the identifiers kPrefetchRows rows ahead are fetched
+    // early, skipping those equal to their previous row's (IdentityId's
+    // shortcut will answer them).
+    constexpr size_t kPrefetchRows = 8;
+    auto prefetch_row = [&](size_t k) {
+      const uint32_t r = rows[k];
+      const uint32_t begin = r == 0 ? 0 : c.identity_end[r - 1];
+      const uint32_t prev_begin = k == 0 ? 0 : (rows[k - 1] == 0 ? 0 : c.identity_end[rows[k - 1] - 1]);
+      const uint32_t prev_end = k == 0 ? 0 : c.identity_end[rows[k - 1]];
+      for (uint32_t i = begin; i < c.identity_end[r]; ++i) {
+        const uint32_t j = prev_begin + (i - begin);
+        const std::string_view value = c.String(c.identity_value[i]);
+        if (j < prev_end && c.identity_type[j] == c.identity_type[i] && c.String(c.identity_value[j]) == value) {
+          continue;
+        }
+        dict_.identities[c.identity_type[i]].prefetch(AbslView(value));
+      }
+    };
+    for (size_t k = 0; k < std::min(n, kPrefetchRows); ++k) prefetch_row(k);
     seq_.reserve(seq_.size() + n);
     ts_.reserve(ts_.size() + n);
     quantity_.reserve(quantity_.size() + n);
@@ -308,15 +332,14 @@ class BlockEncoder {
     type_.reserve(type_.size() + n);
     for (size_t k = 0; k < n; ++k) {
       const uint32_t r = rows[k];
-      auto channel = channel_of.find(c.channel[r]);
-      if (channel == channel_of.end()) {
-        OMNI_ASSIGN_OR_RETURN(uint8_t id, SmallId(dict_.channels, new_channels_, c.String(c.channel[r]), "channels"));
-        channel = channel_of.emplace(c.channel[r], id).first;
+      if (k + kPrefetchRows < n) prefetch_row(k + kPrefetchRows);
+      if (c.channel[r] != run_channel) {
+        OMNI_ASSIGN_OR_RETURN(channel, SmallId(dict_.channels, new_channels_, c.String(c.channel[r]), "channels"));
+        run_channel = c.channel[r];
       }
-      auto type = type_of.find(c.type[r]);
-      if (type == type_of.end()) {
-        OMNI_ASSIGN_OR_RETURN(uint8_t id, SmallId(dict_.types, new_types_, c.String(c.type[r]), "event types"));
-        type = type_of.emplace(c.type[r], id).first;
+      if (c.type[r] != run_type) {
+        OMNI_ASSIGN_OR_RETURN(type, SmallId(dict_.types, new_types_, c.String(c.type[r]), "event types"));
+        run_type = c.type[r];
       }
       seq_.push_back(first_seq + static_cast<int64_t>(k));
       ts_.push_back(c.ts_ms[r]);
@@ -330,8 +353,8 @@ class BlockEncoder {
       }
       identity_end_.push_back(static_cast<uint32_t>(identities_.size()));
       tz_.push_back(c.tz_offset_min[r]);
-      channel_.push_back(channel->second);
-      type_.push_back(type->second);
+      channel_.push_back(channel);
+      type_.push_back(type);
       if (c.properties[r] >= 0) {
         property_rows_.push_back(static_cast<uint32_t>(seq_.size() - 1));
         properties_.push_back(c.String(c.properties[r]));
@@ -425,12 +448,14 @@ class BlockEncoder {
 
   // The order's index among this block's order ids.
   int32_t OrderIndex(std::string_view order) {
-    if (auto it = orders_.find(AbslView(order)); it != orders_.end()) return it->second;
+    // An order's lines mostly come one after another: one compare, no hash.
+    if (last_order_ >= 0 && order == order_list_[static_cast<size_t>(last_order_)]) return last_order_;
+    if (auto it = orders_.find(AbslView(order)); it != orders_.end()) return last_order_ = it->second;
     const std::string_view kept = Keep(order);
     const auto index = static_cast<int32_t>(order_list_.size());
     orders_.emplace(AbslView(kept), index);
     order_list_.push_back(kept);
-    return index;
+    return last_order_ = index;
   }
 
   int32_t ItemId(std::string_view item) {
@@ -475,6 +500,7 @@ class BlockEncoder {
   std::vector<std::pair<uint8_t, std::string_view>> new_identities_;
   absl::flat_hash_map<absl::string_view, int32_t> orders_;  // views of order_list_'s strings
   std::vector<std::string_view> order_list_;
+  int32_t last_order_ = -1;  // index of the previous row's order id, -1: none
   bool copy_ = false;
   std::deque<std::string> kept_;
 };

@@ -23,6 +23,9 @@ struct Migration {
 // The schema of this build, oldest step first.
 std::span<const Migration> Migrations();
 int LatestSchemaVersion();
+// The oldest version a read-only open of this build reads as it is (the
+// steps after it change nothing readers use; a read-write open migrates).
+int OldestReadableSchemaVersion();
 
 // Reads schema_version; 0 when the table does not exist yet (a new file).
 StatusOr<int> ReadSchemaVersion(sqlite3* db);

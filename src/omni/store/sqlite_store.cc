@@ -16,7 +16,8 @@
 // batch in event_blocks instead; see migrations.cc), and the uniqueness check
 // moves into the writer's memory:
 //
-//   event_key = first 8 bytes of BLAKE2b(event_id), stored in the row.
+//   event_key = ingest::EventKey(event_id) (SipHash-2-4, 8 bytes), stored in
+//     the row.
 //   seq_by_key_: event_key -> seq, built from "SELECT seq, event_key" on the
 //     first Write() with events (lazily: readers and catalogue imports never
 //     pay for it) and, at the start of every later one, topped up with rows
@@ -30,9 +31,12 @@
 //     collided_seq_by_id_, a map by event_id string consulted on every key
 //     hit; with 2^-64 per pair it stays empty in practice (~3e-8 expected
 //     collisions at 1e6 events, ~3e-4 at 1e8) but keeps correctness exact.
-//   Repeats inside one batch are caught by the batch's own staged keys.
-//   Additions are staged and applied to the maps only after COMMIT succeeds;
-//     a failed batch is rolled back in SQLite and never reaches memory.
+//   A new key goes into seq_by_key_ at once, with the seq its event is about
+//     to get: one probe per event decides and records it, and repeats inside
+//     the batch are found there too (a seq from first_seq on is this batch's,
+//     compared against the batch's own event). A failed batch is rolled back
+//     in SQLite and its keys are taken out again (Staged::new_keys), so
+//     memory never holds an uncommitted event.
 //
 // Cost: 17 bytes per flat_hash_map slot at 1.1-2.3 slots per event, i.e.
 // 20-40 bytes per stored event (200-400 MB at 10 million), and the first
@@ -43,7 +47,8 @@
 // machine, whose REFERENCES 8-column figure the same runs reproduce at
 // 490-620k): Write() 300-420k new events/s at 1M events, ~316k at 3M, against
 // 300-530k for bare SQLite inserts of the same rows in the same runs (the
-// writer adds ~0.3 us/event of BLAKE2b and ~0.2 us of index probes);
+// writer added ~0.3 us/event of BLAKE2b, since moved to the parsing thread
+// and replaced by SipHash, and ~0.2 us of index probes);
 // 0.7-0.9M events/s when all are duplicates; the index builds at ~2.5M
 // rows/s. With a per-row ts_ms index Write() measured ~225k.
 //
@@ -87,6 +92,25 @@ constexpr char kDatabaseFile[] = "omni.db";
 // How many events ahead the write loop prefetches index slots: enough to
 // cover a memory access at ~0.5 us per event of SQLite work.
 constexpr size_t kPrefetchDistance = 8;
+
+// a == b for the short texts of an event row, without a call into memcmp
+// (~20 ns a call, a tenth of the writer's time at six compares a row).
+inline bool SameText(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  size_t n = a.size();
+  for (; n >= 8; n -= 8, p += 8, q += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, p, 8);
+    std::memcpy(&y, q, 8);
+    if (x != y) return false;
+  }
+  for (; n > 0; --n) {
+    if (*p++ != *q++) return false;
+  }
+  return true;
+}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -138,10 +162,13 @@ Status ParseIdentitiesJson(simdjson::ondemand::parser& parser, std::string& scra
 }  // namespace
 
 struct SqliteStore::Staged {
-  // First new event of the batch per key, as an index into batch.events.
-  absl::flat_hash_map<int64_t, size_t> by_key;
-  // The same keys with their seqs, in insertion order, for the apply step.
-  std::vector<std::pair<int64_t, int64_t>> new_keys;
+  // The keys this batch put into seq_by_key_, with the index of their event
+  // in batch.events, in insertion (= seq) order: taken out again if the
+  // batch fails; the snapshot's appender reads the indexes.
+  std::vector<std::pair<int64_t, size_t>> new_keys;
+  // batch.events index of each seq this batch hands out, from first_seq on.
+  std::vector<uint32_t> index_of_seq;
+  int64_t first_seq = 0;
   // Ids whose key was already taken by a different id; views into the batch.
   absl::flat_hash_map<std::string_view, int64_t> collided;
   int64_t max_seq = 0;
@@ -193,8 +220,11 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data
   if (!options.read_only) {
     // page_size only takes effect on a new, empty file. 8 KiB pages waste
     // less per page on ~170-byte event rows than 4 KiB (a 5-10% smaller
-    // file); the insert rate measured the same.
-    OMNI_RETURN_IF_ERROR(Exec(db, "PRAGMA page_size=8192", "set page_size"));
+    // file). 32 KiB: a quarter of the pages to allocate, write to the WAL
+    // (two write calls per frame) and checkpoint for the same rows; on Online
+    // Retail the writer thread measured ~8% less CPU and the checkpointer
+    // ~35% less than with 8 KiB (64 KiB: no better).
+    OMNI_RETURN_IF_ERROR(Exec(db, "PRAGMA page_size=32768", "set page_size"));
     Statement journal;
     OMNI_ASSIGN_OR_RETURN(journal, Statement::Prepare(db, "PRAGMA journal_mode=WAL"));
     rc = sqlite3_step(journal.get());
@@ -219,7 +249,7 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data
 
   if (options.read_only) {
     OMNI_ASSIGN_OR_RETURN(int version, ReadSchemaVersion(db));
-    if (version != LatestSchemaVersion()) {
+    if (version < OldestReadableSchemaVersion() || version > LatestSchemaVersion()) {
       return FailedPrecondition(
           "store: " + path.string() + " has schema version " + std::to_string(version) +
           ", this omni needs " + std::to_string(LatestSchemaVersion()) +
@@ -317,8 +347,13 @@ Status SqliteStore::Prepare() {
 }
 
 int64_t SqliteStore::Hash64(std::string_view text) {
-  // One definition with the parsing threads that precompute it (ingest).
-  return ingest::EventKey(text);
+  // Stored in quarantine.raw_hash since schema version 1: it must not change.
+  unsigned char digest[crypto_generichash_BYTES_MIN];
+  crypto_generichash(digest, sizeof(digest), reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+                     nullptr, 0);
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | digest[i];  // little-endian on every host
+  return static_cast<int64_t>(v);
 }
 
 Status SqliteStore::CheckWritable() const {
@@ -344,18 +379,13 @@ StatusOr<ingest::BatchResult> SqliteStore::Write(std::string_view source, ingest
   if (!status.ok()) {
     // Harmless "no transaction is active" when SQLite already rolled back.
     (void)Exec(db_, "ROLLBACK", "rollback batch");
+    for (const auto& [key, index] : staged.new_keys) seq_by_key_.erase(key);
     return status;
   }
-  // Committed: now the index may learn the batch's keys.
-  const auto& added = staged.new_keys;
-  for (size_t i = 0; i < added.size(); ++i) {
-    if (i + kPrefetchDistance < added.size())
-      seq_by_key_.prefetch(added[i + kPrefetchDistance].first);
-    seq_by_key_.emplace(added[i].first, added[i].second);
-  }
+  // Committed: the keys are in the index already; the collided ids join theirs.
   for (const auto& [id, seq] : staged.collided) collided_seq_by_id_.emplace(std::string(id), seq);
   last_seen_seq_ = std::max(last_seen_seq_, staged.max_seq);
-  if (columns_) columns_->AfterCommit(batch, staged.by_key, staged.collided, staged.max_seq);
+  if (columns_) columns_->AfterCommit(batch, staged.new_keys, staged.collided, staged.max_seq);
   return result;
 }
 
@@ -369,7 +399,7 @@ StatusOr<ingest::BatchResult> SqliteStore::WriteInTransaction(std::string_view s
   }
 
   pending_count_ = 0;  // nothing queued survives a failed batch
-  group_bound_.text_valid.reset();  // they point into the previous batch
+  group_bound_.ForgetTexts();
   int64_t high_seq = 0;  // the highest seq ever handed out (see migrations.cc)
   {
     ResetOnExit reset(last_block_);
@@ -396,8 +426,9 @@ StatusOr<ingest::BatchResult> SqliteStore::WriteInTransaction(std::string_view s
   if (batch.want_event_outcomes) {
     result.event_outcomes.assign(events.size(), ingest::EventOutcome::kAccepted);
   }
-  staged.by_key.reserve(events.size());
   staged.new_keys.reserve(events.size());
+  staged.index_of_seq.reserve(events.size());
+  staged.first_seq = first_seq;
   int64_t min_ts = std::numeric_limits<int64_t>::max();
   int64_t max_ts = std::numeric_limits<int64_t>::min();
   for (size_t i = 0; i < events.size(); ++i) {
@@ -410,20 +441,21 @@ StatusOr<ingest::BatchResult> SqliteStore::WriteInTransaction(std::string_view s
       continue;
     }
     const int64_t key = batch_keys[i];
-    OMNI_ASSIGN_OR_RETURN(Seen seen, Classify(key, event.event_id, batch, staged));
+    OMNI_ASSIGN_OR_RETURN(Seen seen, Classify(key, event.event_id, next_seq, batch, staged));
     if (seen == Seen::kDuplicate) {
       ++result.duplicates;
       if (batch.want_event_outcomes) result.event_outcomes[i] = ingest::EventOutcome::kDuplicate;
       continue;
     }
     const int64_t seq = next_seq++;
-    OMNI_RETURN_IF_ERROR(InsertEvent(seq, key, event, batch.IdentitiesJsonOf(i), seq == first_seq));
+    // Recorded before the insert, so a failing insert still takes its key out.
     if (seen == Seen::kNew) {
-      staged.by_key.emplace(key, i);
-      staged.new_keys.emplace_back(key, seq);
+      staged.new_keys.emplace_back(key, i);
     } else {
       staged.collided.emplace(event.event_id, seq);
     }
+    staged.index_of_seq.push_back(static_cast<uint32_t>(i));
+    OMNI_RETURN_IF_ERROR(InsertEvent(seq, key, event, batch.IdentitiesJsonOf(i), seq == first_seq));
     staged.max_seq = seq;
     min_ts = std::min(min_ts, event.ts_ms);
     max_ts = std::max(max_ts, event.ts_ms);
@@ -522,26 +554,26 @@ bool SqliteStore::IsErased(const ingest::Event& event) const {
   return false;
 }
 
-StatusOr<SqliteStore::Seen> SqliteStore::Classify(int64_t key, const std::string& event_id,
-                                                  const ingest::Batch& batch,
-                                                  const Staged& staged) {
-  // An id in either collision map always has its key in seq_by_key_ or
-  // staged.by_key, so those maps are only consulted when the key is taken.
-  bool key_taken = false;
-  if (auto it = seq_by_key_.find(key); it != seq_by_key_.end()) {
-    key_taken = true;
-    OMNI_ASSIGN_OR_RETURN(bool same, StoredEventIdEquals(it->second, event_id));
+StatusOr<SqliteStore::Seen> SqliteStore::Classify(int64_t key, const std::string& event_id, int64_t next_seq,
+                                                  const ingest::Batch& batch, const Staged& staged) {
+  // The usual case, an unseen key, is decided and recorded by this one probe
+  // (the caller takes the key out again if the batch fails).
+  auto [it, inserted] = seq_by_key_.try_emplace(key, next_seq);
+  if (inserted) return Seen::kNew;
+  const int64_t seq = it->second;
+  if (seq >= staged.first_seq) {
+    // This batch's: its event is in memory.
+    const size_t index = staged.index_of_seq[static_cast<size_t>(seq - staged.first_seq)];
+    if (batch.events[index].event_id == event_id) return Seen::kDuplicate;
+  } else {
+    OMNI_ASSIGN_OR_RETURN(bool same, StoredEventIdEquals(seq, event_id));
     if (same) return Seen::kDuplicate;
-    if (!collided_seq_by_id_.empty() && collided_seq_by_id_.contains(event_id)) {
-      return Seen::kDuplicate;
-    }
   }
-  if (auto it = staged.by_key.find(key); it != staged.by_key.end()) {
-    key_taken = true;
-    if (batch.events[it->second].event_id == event_id) return Seen::kDuplicate;
-  }
-  if (!key_taken) return Seen::kNew;
-  if (staged.collided.contains(std::string_view(event_id))) return Seen::kDuplicate;
+  // The key belongs to another id: a genuine 64-bit collision (or a row
+  // erased since). The id may still be one stored, or met in this batch,
+  // under its own name.
+  if (!collided_seq_by_id_.empty() && collided_seq_by_id_.contains(event_id)) return Seen::kDuplicate;
+  if (!staged.collided.empty() && staged.collided.contains(std::string_view(event_id))) return Seen::kDuplicate;
   return Seen::kNewCollided;
 }
 
@@ -557,81 +589,81 @@ StatusOr<bool> SqliteStore::StoredEventIdEquals(int64_t seq, std::string_view ev
 
 void SqliteStore::BindEvent(sqlite3_stmt* s, int base, const PendingEvent& p, GroupBindings* bound) {
   const ingest::Event& e = *p.event;
-  // Bindings outlive sqlite3_reset, so with `bound` a parameter that holds
-  // NULL (or this import's id) from the statement's previous run is left as
-  // it is: each bind call costs ~100 instructions, and the absent fields and
-  // import_id are most of the repeats.
+  // With `bound` (the group statement), a parameter that already holds the
+  // value is skipped; text compares by content, the views pointing into
+  // earlier events of this batch (SQLITE_STATIC bindings, alive until
+  // Write() returns). Without it every parameter is bound.
+  auto slot = [&](int i) -> BoundValue* { return bound != nullptr ? &bound->value[static_cast<size_t>(i)] : nullptr; };
   auto null_at = [&](int i) {
-    if (bound != nullptr) {
-      if (bound->is_null[static_cast<size_t>(i)]) return;
-      bound->is_null[static_cast<size_t>(i)] = true;
+    BoundValue* v = slot(i);
+    if (v != nullptr) {
+      if (v->kind == BoundValue::kNull) return;
+      v->kind = BoundValue::kNull;
     }
     sqlite3_bind_null(s, i);
   };
-  auto bound_value = [&](int i) {
-    if (bound != nullptr) bound->is_null[static_cast<size_t>(i)] = false;
-  };
-  auto text_or_null = [&](int i, std::string_view text) {
-    if (text.empty()) return null_at(i);
-    bound_value(i);
-    BindText(s, i, text);
-  };
-  // Text that often repeats in the same row slot 16 events later (channel,
-  // type, currency, an invoice's order id and country) is left bound while
-  // the value stays the same. The binding points into an earlier event of
-  // this batch (SQLITE_STATIC), which lives until Write() returns; the next
-  // batch starts with none of these (WriteInTransaction).
-  auto repeating_text_or_null = [&](int i, std::string_view text) {
-    if (bound == nullptr) return text_or_null(i, text);
-    const size_t at = static_cast<size_t>(i);
-    if (text.empty()) {
-      bound->text_valid[at] = false;
-      return null_at(i);
+  auto int_at = [&](int i, int64_t x, bool repeats) {
+    BoundValue* v = slot(i);
+    if (v != nullptr) {
+      if (repeats && v->kind == BoundValue::kInt && v->bits == x) return;
+      v->kind = BoundValue::kInt;
+      v->bits = x;
     }
-    if (bound->text_valid[at] && bound->text[at] == text) return;
-    bound->text[at] = text;
-    bound->text_valid[at] = true;
-    bound_value(i);
+    sqlite3_bind_int64(s, i, x);
+  };
+  auto double_or_null = [&](int i, const std::optional<double>& x) {
+    if (!x) return null_at(i);
+    BoundValue* v = slot(i);
+    int64_t bits;
+    std::memcpy(&bits, &*x, sizeof bits);
+    if (v != nullptr) {
+      if (v->kind == BoundValue::kDouble && v->bits == bits) return;
+      v->kind = BoundValue::kDouble;
+      v->bits = bits;
+    }
+    sqlite3_bind_double(s, i, *x);
+  };
+  // `repeats`: worth comparing (the same slot 16 events earlier often held
+  // the same text); otherwise bound straight away.
+  auto text_at = [&](int i, std::string_view text, bool repeats) {
+    BoundValue* v = slot(i);
+    if (v != nullptr) {
+      if (repeats && v->kind == BoundValue::kText && SameText(v->text, text)) return;
+      v->kind = BoundValue::kText;
+      v->text = text;
+    }
     BindText(s, i, text);
   };
-  auto double_or_null = [&](int i, const std::optional<double>& v) {
-    if (!v) return null_at(i);
-    bound_value(i);
-    sqlite3_bind_double(s, i, *v);
+  auto text_or_null = [&](int i, std::string_view text, bool repeats) {
+    if (text.empty()) return null_at(i);
+    text_at(i, text, repeats);
   };
   if (p.explicit_seq) {
-    bound_value(base + 1);
-    sqlite3_bind_int64(s, base + 1, p.seq);
+    int_at(base + 1, p.seq, false);
   } else {
     null_at(base + 1);
   }
-  sqlite3_bind_int64(s, base + 2, p.key);
-  BindText(s, base + 3, e.event_id);
-  sqlite3_bind_int64(s, base + 4, e.ts_ms);
-  sqlite3_bind_int(s, base + 5, e.tz_offset_min);
-  repeating_text_or_null(base + 6, e.channel);
-  repeating_text_or_null(base + 7, e.type);
-  BindText(s, base + 8, p.identities_json);
-  text_or_null(base + 9, e.item_id);
+  int_at(base + 2, p.key, false);
+  text_at(base + 3, e.event_id, false);
+  int_at(base + 4, e.ts_ms, true);
+  int_at(base + 5, e.tz_offset_min, true);
+  text_or_null(base + 6, e.channel, true);
+  text_or_null(base + 7, e.type, true);
+  text_at(base + 8, p.identities_json, true);
+  text_or_null(base + 9, e.item_id, false);
   double_or_null(base + 10, e.quantity);
   double_or_null(base + 11, e.price);
-  repeating_text_or_null(base + 12, e.currency);
-  repeating_text_or_null(base + 13, e.order_id);
-  repeating_text_or_null(base + 14, e.store_id);
-  repeating_text_or_null(base + 15, e.campaign_id);
-  repeating_text_or_null(base + 16, e.properties_json);
+  text_or_null(base + 12, e.currency, true);
+  text_or_null(base + 13, e.order_id, true);
+  text_or_null(base + 14, e.store_id, true);
+  text_or_null(base + 15, e.campaign_id, true);
+  text_or_null(base + 16, e.properties_json, true);
   if (current_import_id_ > 0) {
-    const size_t row = static_cast<size_t>(base / kEventColumns);
-    if (bound == nullptr || bound->is_null[static_cast<size_t>(base + 17)] ||
-        bound->import_id[row] != current_import_id_) {
-      bound_value(base + 17);
-      if (bound != nullptr) bound->import_id[row] = current_import_id_;
-      sqlite3_bind_int64(s, base + 17, current_import_id_);
-    }
+    int_at(base + 17, current_import_id_, true);
   } else {
     null_at(base + 17);
   }
-  sqlite3_bind_int64(s, base + 18, e.line_no);
+  int_at(base + 18, e.line_no, false);
 }
 
 Status SqliteStore::InsertEvent(int64_t seq, int64_t key, const ingest::Event& e,

@@ -383,6 +383,45 @@ TEST_F(StoreTest, FailedBatchLeavesNothingAndTheNextWriteWorks) {
   EXPECT_EQ(again->accepted, 0);
 }
 
+// Schema version 1 stored BLAKE2b keys (the function Hash64 still is);
+// version 2 rewrites them to ingest::EventKey, and dedupe goes on working.
+TEST_F(StoreTest, Version1StoreMigratesItsEventKeys) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    Batch batch = EventsBatch({"a", "b", "c"});
+    ASSERT_TRUE(store->Write("s", batch).ok());
+  }
+  // Make it a version 1 file, as an older omni left it.
+  for (const char* id : {"a", "b", "c"}) {
+    RawSql("UPDATE events SET event_key = " + std::to_string(SqliteStore::Hash64(id)) +
+           " WHERE event_id = '" + id + "'");
+  }
+  RawSql("UPDATE schema_version SET version = 1");
+  {
+    StoreOptions read_only;
+    read_only.read_only = true;
+    auto reader = Open(read_only);  // readers take it as it is
+    ASSERT_NE(reader, nullptr);
+    EXPECT_EQ(AllIds(*reader), (std::vector<std::string>{"a", "b", "c"}));
+  }
+  EXPECT_EQ(RawInt("SELECT event_key FROM events WHERE event_id = 'b'"), SqliteStore::Hash64("b"));
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawInt("SELECT max(version) FROM schema_version"), LatestSchemaVersion());
+  for (const char* id : {"a", "b", "c"}) {
+    EXPECT_EQ(RawInt(std::string("SELECT event_key FROM events WHERE event_id = '") + id + "'"),
+              ingest::EventKey(id))
+        << id;
+  }
+  Batch again = EventsBatch({"a", "b", "c", "d"});
+  auto r = store->Write("s", again);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->accepted, 1);
+  EXPECT_EQ(r->duplicates, 3);
+  EXPECT_EQ(AllIds(*store), (std::vector<std::string>{"a", "b", "c", "d"}));
+}
+
 TEST_F(StoreTest, GenuineKeyCollisionIsNotADuplicate) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
@@ -390,7 +429,7 @@ TEST_F(StoreTest, GenuineKeyCollisionIsNotADuplicate) {
   ASSERT_TRUE(store->Write("s", warmup).ok());
   // Plant a row with a different id under the key of "x", as a real 64-bit
   // collision would look on disk (another writer stored it).
-  const int64_t key = SqliteStore::Hash64("x");
+  const int64_t key = ingest::EventKey("x");
   RawSql("INSERT INTO events(seq, event_key, event_id, ts_ms, identities) VALUES(100, " +
          std::to_string(key) + ", 'not-x', 1, '{\"customer_id\":\"c\"}')");
 
