@@ -17,6 +17,8 @@ namespace omni::profile {
 // From `two_threads_from` rows on, each pass runs on two threads, each
 // counting and moving its half of the rows (the first half's rows go first
 // within each digit, so the order kept is the same as on one thread).
+inline constexpr size_t kDirectCustomers = 16'384;
+
 template <typename Row>
 void GroupByCustomer(std::vector<Row>& rows, size_t customers, std::vector<int64_t>& offsets,
                      size_t two_threads_from = 1'000'000) {
@@ -29,6 +31,14 @@ void GroupByCustomer(std::vector<Row>& rows, size_t customers, std::vector<int64
   const int bits = customers > 1 ? static_cast<int>(std::bit_width(customers - 1)) : 0;
   if (customers <= 1 || rows.empty()) return;
   std::vector<Row> buffer(rows.size());
+  // Few customers: one counting pass straight to each row's place (a few
+  // thousand write streams still cache well), instead of two radix passes.
+  if (customers <= kDirectCustomers) {
+    std::vector<int64_t> next(offsets.begin(), offsets.end() - 1);
+    for (const Row& r : rows) buffer[static_cast<size_t>(next[r.customer]++)] = r;
+    rows.swap(buffer);
+    return;
+  }
   const int parts = rows.size() >= two_threads_from ? 2 : 1;
   const size_t half = parts == 2 ? rows.size() / 2 : rows.size();
   std::vector<int64_t> next(kBuckets * static_cast<size_t>(parts));

@@ -17,8 +17,9 @@ struct Row {
 };
 
 TEST(GroupByCustomerTest, GroupsStablyOnOneThreadOrTwo) {
-  // Customer counts that need one radix pass and two (with a partial second).
-  for (size_t customers : {size_t{1}, size_t{7}, size_t{2048}, size_t{300'001}}) {
+  // Customer counts for the one counting pass and for two radix passes (the
+  // second partial or not).
+  for (size_t customers : {size_t{1}, size_t{7}, kDirectCustomers, kDirectCustomers + 1, size_t{300'001}}) {
     std::mt19937 rng(static_cast<uint32_t>(customers));
     std::vector<Row> input(200'003);
     for (size_t i = 0; i < input.size(); ++i) {

@@ -538,7 +538,9 @@ void ProfileBuilder::State::ComputeRfm() {
       const Activity& a = activities[static_cast<size_t>(i)];
       if (a.kind == kPurchase) {
         const Line& l = lines[static_cast<size_t>(a.ref)];
-        orders.push_back(l.order_key);
+        // An order's lines are mostly next to each other (one receipt, one
+        // second): only a new key is kept, so the sort below is short.
+        if (orders.empty() || orders.back() != l.order_key) orders.push_back(l.order_key);
         gross += l.amount;
         last_purchase_sec = a.ts_sec;  // records are in time order
       } else if (a.kind == kRefund) {
@@ -747,8 +749,12 @@ Profile ProfileBuilder::State::Assemble(int32_t c, Scratch& scratch) const {
         p.gross_sales += l.amount;
         if (p.first_purchase_ms == 0) p.first_purchase_ms = static_cast<int64_t>(a.ts_sec) * 1000;
         p.last_purchase_ms = static_cast<int64_t>(a.ts_sec) * 1000;
-        channel_orders.emplace_back(a.channel, l.order_key);
-        all_orders.push_back(l.order_key);
+        // Keys repeating the previous line's (one receipt's lines) are left
+        // out before the sort-and-unique below: same counts, shorter sorts.
+        if (channel_orders.empty() || channel_orders.back() != std::make_pair(a.channel, l.order_key)) {
+          channel_orders.emplace_back(a.channel, l.order_key);
+        }
+        if (all_orders.empty() || all_orders.back() != l.order_key) all_orders.push_back(l.order_key);
         if (is_in_store && item >= 0) {
           auto it = online_browse.find(item);
           if (it != online_browse.end() &&
@@ -758,7 +764,7 @@ Profile ProfileBuilder::State::Assemble(int32_t c, Scratch& scratch) const {
         }
         if (is_online && last_store_browse >= 0 &&
             (static_cast<int64_t>(a.ts_sec) - last_store_browse) * 1000 <= options.store_to_online_window_ms) {
-          showroom_orders.push_back(l.order_key);
+          if (showroom_orders.empty() || showroom_orders.back() != l.order_key) showroom_orders.push_back(l.order_key);
         }
         if (item >= 0 && static_cast<int64_t>(a.ts_sec) > widest) w_buys.emplace_back(item, a.ts_sec);
         break;
