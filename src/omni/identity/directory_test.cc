@@ -16,13 +16,8 @@ namespace {
 
 using namespace omni::identity::testing;  // NOLINT: test helpers
 
-TEST(DirectoryTest, AgreesWithTheIdentityTablesOnDemoData) {
-  DataDir d("directory");
-  demo::DemoOptions options;
-  options.customers = 500;
-  options.events = 15000;
-  options.seed = 5;
-  options.shared_device_rate = 0.05;
+// Demo data imported into `d` (not yet resolved).
+void ImportDemo(DataDir& d, const demo::DemoOptions& options) {
   const auto paths = demo::DemoPaths::Beside(d.path() + "/demo.jsonl");
   ASSERT_TRUE(demo::GenerateDemo(options, paths).ok());
   auto config = ingest::LoadIngestConfig(d.path());
@@ -30,6 +25,16 @@ TEST(DirectoryTest, AgreesWithTheIdentityTablesOnDemoData) {
   auto format = ingest::MakeFormat("jsonl", *config);
   ASSERT_TRUE(format.ok());
   ASSERT_TRUE(ingest::ImportFile(paths.events, "demo.jsonl", **format, d.store()).ok());
+}
+
+TEST(DirectoryTest, AgreesWithTheIdentityTablesOnDemoData) {
+  DataDir d("directory");
+  demo::DemoOptions options;
+  options.customers = 500;
+  options.events = 15000;
+  options.seed = 5;
+  options.shared_device_rate = 0.05;
+  ImportDemo(d, options);
   ResolveStats stats = d.Resolve();
   ASSERT_GT(stats.shared, 0);
 
@@ -107,13 +112,7 @@ TEST(DirectoryTest, ALoadOnTwoConnectionsWithoutValueMapsHoldsTheSameIdentifiers
   options.customers = 300;
   options.events = 6000;
   options.seed = 9;
-  const auto paths = demo::DemoPaths::Beside(d.path() + "/demo.jsonl");
-  ASSERT_TRUE(demo::GenerateDemo(options, paths).ok());
-  auto config = ingest::LoadIngestConfig(d.path());
-  ASSERT_TRUE(config.ok());
-  auto format = ingest::MakeFormat("jsonl", *config);
-  ASSERT_TRUE(format.ok());
-  ASSERT_TRUE(ingest::ImportFile(paths.events, "demo.jsonl", **format, d.store()).ok());
+  ImportDemo(d, options);
   d.Resolve();
 
   auto full = LoadDirectory(d.sql());

@@ -46,19 +46,26 @@ std::string WriteEvents(int n, int bad_every) {
   return path.string();
 }
 
+// Imports `n` generated records (every `bad_every`-th malformed) into `sink`
+// in batches of at most `batch_records`.
+StatusOr<ImportSummary> ImportEvents(int n, int bad_every, int64_t batch_records, RecordingSink& sink) {
+  const std::string path = WriteEvents(n, bad_every);
+  IngestConfig config;
+  auto format = MakeJsonlFormat(config);
+  ImportOptions options;
+  options.batch_records = batch_records;
+  StatusOr<ImportSummary> summary = ImportFile(path, "events.jsonl", *format, sink, options);
+  fs::remove(path);
+  return summary;
+}
+
 // Both ends of the file go in small batches (the writer waits for the first,
 // the reader for the last), the middle in full ones; every record arrives
 // once, in order, and is counted once.
 TEST(ImportFileTest, SmallBatchesAtBothEndsFullOnesBetweenEveryRecordOnce) {
   constexpr int kRecords = 30000;
-  const std::string path = WriteEvents(kRecords, 1000);
-  IngestConfig config;
-  auto format = MakeJsonlFormat(config);
   RecordingSink sink;
-  ImportOptions options;
-  options.batch_records = 8192;
-  StatusOr<ImportSummary> summary = ImportFile(path, "events.jsonl", *format, sink, options);
-  fs::remove(path);
+  StatusOr<ImportSummary> summary = ImportEvents(kRecords, 1000, 8192, sink);
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
   EXPECT_EQ(summary->records, kRecords);
   EXPECT_EQ(summary->rejected, kRecords / 1000);
@@ -86,14 +93,8 @@ TEST(ImportFileTest, SmallBatchesAtBothEndsFullOnesBetweenEveryRecordOnce) {
 
 // A batch size below the edge batch is used as it is.
 TEST(ImportFileTest, SmallBatchSizeIsKept) {
-  const std::string path = WriteEvents(100, 0);
-  IngestConfig config;
-  auto format = MakeJsonlFormat(config);
   RecordingSink sink;
-  ImportOptions options;
-  options.batch_records = 7;
-  StatusOr<ImportSummary> summary = ImportFile(path, "events.jsonl", *format, sink, options);
-  fs::remove(path);
+  StatusOr<ImportSummary> summary = ImportEvents(100, 0, 7, sink);
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
   EXPECT_EQ(summary->accepted, 100);
   for (int64_t size : sink.sizes) EXPECT_LE(size, 7);
