@@ -137,7 +137,9 @@ struct ProfileBuilder::State {
     int64_t last_seen = std::numeric_limits<int64_t>::min();
     int32_t events = 0;
     uint8_t identified = 0;
+    uint16_t ring = 0;  // events % k_recent, the slot of `recent` the next event takes (no division per event)
   };
+  static_assert(sizeof(CustomerAcc) == 24);
   std::vector<CustomerAcc> acc;
   std::array<bool, ingest::kIdentityTypeCount> strong{};
   std::vector<uint32_t> recent;  // n * k_recent ring of seq - seq_base
@@ -277,7 +279,7 @@ ProfileBuilder::ProfileBuilder(const identity::CustomerDirectory& directory, Pro
     : s_(std::make_unique<State>(directory, std::move(options))) {
   State& s = *s_;
   s.n = directory.customer_count();
-  s.k_recent = std::max(0, s.options.recent_events);
+  s.k_recent = std::clamp(s.options.recent_events, 0, 65535);  // CustomerAcc::ring is 16 bits
   const auto n = static_cast<size_t>(s.n);
   s.acc.assign(n, State::CustomerAcc{});
   s.consent.resize(n);
@@ -327,9 +329,9 @@ void ProfileBuilder::State::Add(int64_t seq, const Source& e, Partial& out) {
     if (seq_base < 0) seq_base = seq;
     const int64_t rel = seq - seq_base;
     if (rel >= 0 && rel <= std::numeric_limits<uint32_t>::max()) {
-      recent[cu * static_cast<size_t>(k_recent) + static_cast<size_t>(a.events % k_recent)] =
-          static_cast<uint32_t>(rel);
+      recent[cu * static_cast<size_t>(k_recent) + a.ring] = static_cast<uint32_t>(rel);
     }
+    if (++a.ring == k_recent) a.ring = 0;
   }
   ++a.events;
   if (identified) a.identified = 1;

@@ -66,7 +66,8 @@ struct ProfileOptions {
   int64_t store_to_online_window_ms = 7LL * 86'400'000;
   // A cart is abandoned when the item is not bought within this long.
   int64_t cart_grace_ms = 86'400'000;
-  // Latest events kept per customer for the timeline of `customers show`.
+  // Latest events kept per customer for the timeline of `customers show`
+  // (at most 65,535).
   int recent_events = 20;
   // Identifier types that make a customer "identified" (a person the
   // retailer can name: member, account, phone, e-mail, WeChat) rather than an
