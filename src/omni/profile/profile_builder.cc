@@ -251,7 +251,7 @@ struct ProfileBuilder::State {
       __builtin_prefetch(row + std::min(k_recent - 1, 16), 1);
     }
   }
-  static constexpr int64_t kPrefetchAhead = 12;  // events
+  static constexpr int64_t kPrefetchAhead = 40;  // events (12 and 24 hid fewer of the misses)
   void SortByCustomer();
   void ComputeRfm();
   void ComputeClv();
