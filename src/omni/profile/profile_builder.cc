@@ -117,6 +117,37 @@ class AffinityTally {
   std::vector<int32_t> top_;
 };
 
+// Purchases per UTC offset in minutes: counters for the offsets in use
+// (-14:00 to +14:00), a map for anything else. Counted once per purchase, so
+// the usual case must not hash.
+class TzCounts {
+ public:
+  void Add(int32_t tz, int64_t n = 1) {
+    if (tz >= -kSpan && tz <= kSpan) {
+      counts_[static_cast<size_t>(tz + kSpan)] += n;
+    } else {
+      other_[tz] += n;
+    }
+  }
+  void AddAll(const TzCounts& o) {
+    for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += o.counts_[i];
+    for (const auto& [tz, n] : o.other_) other_[tz] += n;
+  }
+  // f(offset, purchases) for every offset with purchases.
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (size_t i = 0; i < counts_.size(); ++i) {
+      if (counts_[i] != 0) f(static_cast<int32_t>(i) - kSpan, counts_[i]);
+    }
+    for (const auto& [tz, n] : other_) f(tz, n);
+  }
+
+ private:
+  static constexpr int32_t kSpan = 14 * 60;
+  std::array<int64_t, 2 * kSpan + 1> counts_{};
+  absl::flat_hash_map<int32_t, int64_t> other_;
+};
+
 }  // namespace
 
 struct ProfileBuilder::State {
@@ -167,7 +198,7 @@ struct ProfileBuilder::State {
   std::vector<Activity> activities;
   std::vector<Line> lines;
   std::vector<int64_t> offsets;  // n + 1, into activities once sorted
-  absl::flat_hash_map<int32_t, int64_t> purchase_tz;  // offset minutes -> purchases
+  TzCounts purchase_tz;
 
   // Finish() results, per customer.
   bool finished = false;
@@ -217,7 +248,7 @@ struct ProfileBuilder::State {
   struct Partial {
     std::vector<Activity>& activities;
     std::vector<Line>& lines;
-    absl::flat_hash_map<int32_t, int64_t>& purchase_tz;
+    TzCounts& purchase_tz;
     std::vector<std::vector<ConsentState>>& consent;  // shared: each thread writes its own customers
     ProfileBuildStats& stats;  // the event counters only
   };
@@ -377,7 +408,7 @@ void ProfileBuilder::State::Add(int64_t seq, const Source& e, Partial& out) {
       l.amount = std::max(0.0, amount);
       l.item = item;
       Push(out.activities, c, ts_ms, line, refund ? kRefund : kPurchase, ch);
-      if (!refund) ++out.purchase_tz[e.TzOffsetMin()];
+      if (!refund) out.purchase_tz.Add(e.TzOffsetMin());
       break;
     }
     case EventKind::kStoreVisit:
@@ -463,7 +494,7 @@ void ProfileBuilder::AddEvents(const store::EventColumns& columns, const std::ve
   const int32_t half = s.n / 2;
   std::vector<Activity> activities;
   std::vector<Line> lines;
-  absl::flat_hash_map<int32_t, int64_t> purchase_tz;
+  TzCounts purchase_tz;
   ProfileBuildStats stats;
   activities.reserve(static_cast<size_t>(columns.rows() / 2 + columns.rows() / 8));
   lines.reserve(line_events);
@@ -497,7 +528,7 @@ void ProfileBuilder::AddEvents(const store::EventColumns& columns, const std::ve
   }
   s.activities.insert(s.activities.end(), activities.begin(), activities.end());
   s.lines.insert(s.lines.end(), lines.begin(), lines.end());
-  for (const auto& [tz, count] : purchase_tz) s.purchase_tz[tz] += count;
+  s.purchase_tz.AddAll(purchase_tz);
   // Consent needs no merge: each thread applied its customers' events, in
   // order, to their own slots.
   s.stats.events_read += stats.events_read;
@@ -610,12 +641,12 @@ void ProfileBuilder::State::ComputeClv() {
   // Chinese retailer), so a late-evening and an early-morning purchase are
   // two shopping days, as a customer would count them.
   int64_t best = -1;
-  for (const auto& [tz, count] : purchase_tz) {
+  purchase_tz.ForEach([&](int32_t tz, int64_t count) {
     if (count > best || (count == best && tz < stats.clv_utc_offset_min)) {
       best = count;
       stats.clv_utc_offset_min = tz;
     }
-  }
+  });
   PurchaseHistory history;
   history.offsets.reserve(nn + 1);
   for (int32_t c = 0; c < n; ++c) {

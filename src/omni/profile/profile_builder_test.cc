@@ -30,6 +30,7 @@ struct EventSpec {
   double price = 0;
   std::string order_id = {};
   std::string properties = {};
+  int32_t tz_offset_min = 0;
 };
 
 class ProfileBuilderTest : public ::testing::Test {
@@ -79,6 +80,7 @@ class ProfileBuilderTest : public ::testing::Test {
       }
       e.order_id = s.order_id;
       e.properties_json = s.properties;
+      e.tz_offset_min = s.tz_offset_min;
       builder.AddEvent(seq++, e);
     }
     Status st = builder.Finish();
@@ -106,6 +108,25 @@ class ProfileBuilderTest : public ::testing::Test {
   std::vector<EventSpec> events_;
   ProfileBuildStats stats_;
 };
+
+// CLV counts days in the UTC offset most purchases carry (the smaller on a
+// tie), whether or not the offset is one in use on Earth today.
+TEST_F(ProfileBuilderTest, TheClvDayIsTheOffsetMostPurchasesCarry) {
+  directory_.AddCard("A");
+  auto buy = [&](int i, int32_t tz) {
+    Add({kAsOf - (10 + i) * kDay, "web", "purchase", "A", "sku1", 1, 10, "O" + std::to_string(i), "", tz});
+  };
+  for (int i = 0; i < 3; ++i) buy(i, 480);     // +08:00
+  for (int i = 3; i < 7; ++i) buy(i, 900);     // +15:00: beyond any zone in use
+  buy(7, -300);                                // -05:00
+  Build();
+  EXPECT_EQ(stats_.clv_utc_offset_min, 900);
+  events_.clear();
+  for (int i = 0; i < 4; ++i) buy(i, 480);
+  for (int i = 4; i < 8; ++i) buy(i, -300);    // a tie: the smaller offset
+  Build();
+  EXPECT_EQ(stats_.clv_utc_offset_min, -300);
+}
 
 TEST_F(ProfileBuilderTest, OrdersMonetaryRecencyAndRefunds) {
   directory_.AddCard("A");  // C1000
