@@ -92,19 +92,12 @@ class AffinityTally {
       if (wa != wb) return wa > wb;
       return name_rank[static_cast<size_t>(a)] < name_rank[static_cast<size_t>(b)];
     };
-    // The few strongest kept in order as the ids go by (k is 3 to 5, a
-    // customer touches a few dozen ids): cheaper than a partial sort's heap,
-    // and the same top, the order being total.
-    top_.clear();
-    for (int32_t id : touched_) {
-      if (top_.size() == n && (n == 0 || !stronger(id, top_.back()))) continue;
-      if (top_.size() == n) top_.pop_back();
-      top_.insert(std::upper_bound(top_.begin(), top_.end(), id, stronger), id);
-    }
+    std::partial_sort(touched_.begin(), touched_.begin() + static_cast<std::ptrdiff_t>(n), touched_.end(),
+                      stronger);
     out.reserve(n);
-    for (const int32_t id : top_) {
-      const double w = weight_[static_cast<size_t>(id)];
-      out.push_back(Affinity{names[static_cast<size_t>(id)], w, total > 0 ? w / total : 0});
+    for (size_t i = 0; i < n; ++i) {
+      const double w = weight_[static_cast<size_t>(touched_[i])];
+      out.push_back(Affinity{names[static_cast<size_t>(touched_[i])], w, total > 0 ? w / total : 0});
     }
     for (int32_t id : touched_) weight_[static_cast<size_t>(id)] = 0;
     touched_.clear();
@@ -114,7 +107,6 @@ class AffinityTally {
  private:
   std::vector<double> weight_;
   std::vector<int32_t> touched_;
-  std::vector<int32_t> top_;
 };
 
 // Purchases per UTC offset in minutes: counters for the offsets in use
