@@ -82,6 +82,39 @@ TEST_F(ProfileE2eTest, BuildWritesOneProfilePerCustomer) {
   EXPECT_EQ(QueryInt(*dir_ / "d", "SELECT COUNT(*) FROM profiles"), customers);
 }
 
+// `profiles export` writes every profile of the build as a JSON line, each
+// the same profile object `customers show` gives for that customer.
+TEST_F(ProfileE2eTest, ExportWritesEveryProfileAsTheCustomerViewShowsIt) {
+  const std::string out = (*dir_ / "profiles.jsonl").string();
+  RunResult r = Omni("--format json profiles export --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const int64_t profiles = QueryInt(*dir_ / "d", "SELECT COUNT(*) FROM profiles");
+  EXPECT_EQ(int64_t(Json(r.out)["profiles"]), profiles);
+  std::ifstream in(out);
+  std::string line, first_key, first_profile;
+  int64_t lines = 0;
+  simdjson::dom::parser lines_parser;
+  while (std::getline(in, line)) {
+    simdjson::dom::element doc;
+    ASSERT_FALSE(lines_parser.parse(line).get(doc)) << "line " << lines + 1 << ": " << line;
+    std::string_view key;
+    ASSERT_FALSE(doc["customer_key"].get(key)) << line;
+    simdjson::dom::object profile;
+    ASSERT_FALSE(doc["profile"].get(profile)) << line;
+    if (lines == 0) {
+      first_key = std::string(key);
+      first_profile = simdjson::minify(doc["profile"]);
+    }
+    ++lines;
+  }
+  EXPECT_EQ(lines, profiles);
+  ASSERT_FALSE(first_key.empty());
+  r = Omni("--format json customers show " + first_key);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(simdjson::minify(Json(r.out)["profile"]), first_profile);
+  EXPECT_FALSE(std::filesystem::exists(out + ".partial"));
+}
+
 TEST_F(ProfileE2eTest, CustomerShowFindsAPersonByPhone) {
   ASSERT_EQ(build_->exit_code, 0) << build_->err;
   const std::string phone = PhoneFromTruth();

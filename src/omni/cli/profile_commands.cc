@@ -40,6 +40,7 @@
 #include "omni/profile/segment_expression.h"
 #include "omni/profile/segment_sizing.h"
 #include "omni/profile/segments_store.h"
+#include "omni/serve/customer_view.h"
 #include "omni/store/sqlite_sql.h"
 #include "omni/store/store.h"
 
@@ -621,6 +622,46 @@ StatusOr<ingest::IdentityType> AddressOf(const std::string& channel) {
                          "hash; social, miniprogram: social_id; app: device_id)");
 }
 
+// Every profile of the latest build, one JSON object a line
+// ({"customer_key": ..., "profile": {...}}, the profile as `customers show
+// --format json` gives it): the stored detail is binary, so this is how a
+// data team takes whole profiles into its own tools.
+Status ExportProfiles(const Context& ctx, const std::string& out_path) {
+  OMNI_ASSIGN_OR_RETURN(ProfileEnv env, OpenProfileEnv(ctx));
+  OMNI_RETURN_IF_ERROR(RequireProfiles(*env.profiles));
+  OMNI_ASSIGN_OR_RETURN(std::optional<profile::ProfileBuildInfo> build, env.profiles->LatestBuild());
+  const int64_t as_of_ms = build ? build->as_of_ms : 0;
+  // Written next to the target and renamed over it at the end: a failed
+  // export never leaves half a file under the name asked for.
+  const std::string partial = out_path + ".partial";
+  std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+  if (!out) return Internal("cannot write " + partial);
+  int64_t count = 0;
+  OMNI_RETURN_IF_ERROR(env.profiles->ScanProfiles([&](const Profile& p) {
+    JsonWriter w;
+    w.BeginObject().Key("customer_key").String(p.customer_key).Key("profile");
+    serve::WriteProfileJson(w, p, as_of_ms);
+    w.EndObject();
+    out << w.Take() << '\n';
+    ++count;
+    return static_cast<bool>(out);
+  }));
+  out.close();
+  if (!out) return Internal("cannot write " + partial);
+  std::error_code ec;
+  std::filesystem::rename(partial, out_path, ec);
+  if (ec) return Internal("cannot rename " + partial + " to " + out_path + ": " + ec.message());
+  spdlog::info("profiles: {} exported to {}", count, out_path);
+  if (ctx.json()) {
+    JsonWriter w;
+    w.BeginObject().Key("profiles").Int(count).Key("out").String(out_path).EndObject();
+    PrintJson(w);
+  } else {
+    std::printf("%lld profiles written to %s\n", static_cast<long long>(count), out_path.c_str());
+  }
+  return Status::Ok();
+}
+
 Status ExportSegment(const Context& ctx, const ExportFlags& flags) {
   const bool hashes = flags.as == "channel-hashes";
   if (hashes && flags.channel.empty()) return InvalidArgument("--as channel-hashes needs --channel (e.g. sms)");
@@ -1043,6 +1084,11 @@ void AddProfileCommands(CLI::App& app, Context& ctx, CommandRegistry& registry) 
                     "also write every event used, with its customer key, to this CSV (for checking against "
                     "another tool; slows the build)");
   registry.emplace_back(build, [&ctx, build_flags]() { return BuildProfiles(ctx, *build_flags); });
+  auto export_path = std::make_shared<std::string>();
+  CLI::App* export_profiles =
+      profiles->add_subcommand("export", "Every profile of the latest build as JSON lines (as `customers show` gives it)");
+  export_profiles->add_option("--out", *export_path, "the JSON-lines file to write")->required();
+  registry.emplace_back(export_profiles, [&ctx, export_path]() { return ExportProfiles(ctx, *export_path); });
 
   // segments
   CLI::App* segments = app.add_subcommand("segments", "Named segments over profile fields; k-means clusters");

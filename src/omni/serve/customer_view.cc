@@ -1,5 +1,7 @@
 #include "omni/serve/customer_view.h"
 
+#include "omni/identity/identifier.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -52,6 +54,10 @@ std::string MaskedIdentifierValue(const ingest::IngestConfig& config, const inge
 
 StatusOr<CustomerView> LoadCustomerView(const CustomerSources& src, std::string_view identifier,
                                         const CustomerViewOptions& options) {
+  // A bare customer key ("C000000042", as `profiles export` and segment
+  // exports list them) reads as key:C000000042.
+  const std::string keyed = identity::ParseCustomerKey(identifier) ? "key:" + std::string(identifier) : "";
+  if (!keyed.empty()) identifier = keyed;
   const size_t colon = identifier.find(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 == identifier.size()) {
     // Echoing the argument is safe only when it cannot be a raw phone/e-mail.
@@ -122,6 +128,55 @@ StatusOr<CustomerView> LoadCustomerView(const CustomerSources& src, std::string_
   return view;
 }
 
+void WriteProfileJson(JsonWriter& w, const profile::Profile& p, int64_t as_of_ms) {
+  w.BeginObject();
+  w.Key("as_of").String(as_of_ms > 0 ? ingest::FormatTimestamp(as_of_ms, 0) : "");
+  w.Key("identified").Bool(p.identified);
+  w.Key("first_seen").String(ingest::FormatTimestamp(p.first_seen_ms, 0));
+  w.Key("last_seen").String(ingest::FormatTimestamp(p.last_seen_ms, 0));
+  w.Key("tenure_days").Double(p.tenure_days).Key("events").Int(p.events);
+  w.Key("rfm").BeginObject();
+  w.Key("recency_days").Double(p.recency_days).Key("frequency").Int(p.frequency).Key("monetary").Double(p.monetary);
+  w.Key("r").Int(p.r_score).Key("f").Int(p.f_score).Key("m").Int(p.m_score);
+  w.Key("cell").String(p.RfmCell()).Key("group").String(profile::RfmGroupName(p.rfm_group));
+  w.EndObject();
+  w.Key("gross_sales").Double(p.gross_sales).Key("refunds").Double(p.refunds);
+  w.Key("avg_basket").Double(p.avg_basket).Key("refund_rate").Double(p.refund_rate);
+  w.Key("clv").BeginObject().Key("12m").Double(p.clv_12m).Key("p_alive").Double(p.p_alive);
+  w.Key("purchases_90d").Double(p.expected_purchases_90d).EndObject();
+  w.Key("preferred_channel").String(p.preferred_channel);
+  w.Key("channels").BeginArray();
+  for (const auto& c : p.channels) {
+    w.BeginObject().Key("channel").String(c.channel).Key("events").Int(c.events).Key("orders").Int(c.orders);
+    w.Key("monetary").Double(c.monetary).Key("recency_days").Double(c.recency_days);
+    w.Key("event_share").Double(c.event_share).Key("order_share").Double(c.order_share).EndObject();
+  }
+  w.EndArray();
+  w.Key("o2o").BeginObject().Key("online_to_store").Int(p.online_to_store);
+  w.Key("store_to_online").Int(p.store_to_online).EndObject();
+  auto affinities = [&](const char* name, const std::vector<profile::Affinity>& list) {
+    w.Key(name).BeginArray();
+    for (const auto& a : list) {
+      w.BeginObject().Key("name").String(a.name).Key("weight").Double(a.weight).Key("share").Double(a.share).EndObject();
+    }
+    w.EndArray();
+  };
+  affinities("categories", p.categories);
+  affinities("brands", p.brands);
+  w.Key("browse_without_buy").BeginObject();
+  for (int i = 0; i < 3; ++i) w.Key(std::to_string(profile::kRecentWindowDays[i]) + "d").Int(p.browse_without_buy[i]);
+  w.EndObject().Key("cart_abandon").BeginObject();
+  for (int i = 0; i < 3; ++i) w.Key(std::to_string(profile::kRecentWindowDays[i]) + "d").Int(p.cart_abandon[i]);
+  w.EndObject();
+  w.Key("consent").BeginObject();
+  for (const auto& c : p.consent) {
+    w.Key(c.channel).BeginObject().Key("granted").Bool(c.granted);
+    w.Key("since").String(ingest::FormatTimestamp(c.ts_ms, 0)).EndObject();
+  }
+  w.EndObject();
+  w.EndObject();
+}
+
 void WriteCustomerViewJson(JsonWriter& w, const CustomerView& view, const ingest::IngestConfig& config) {
   auto amount = [](const ingest::Event& e) -> double {
     if (!e.price) return std::nan("");
@@ -143,53 +198,7 @@ void WriteCustomerViewJson(JsonWriter& w, const CustomerView& view, const ingest
   if (!view.profile) {
     w.Null();
   } else {
-    const profile::Profile& p = *view.profile;
-    w.BeginObject();
-    w.Key("as_of").String(view.build ? ingest::FormatTimestamp(view.build->as_of_ms, 0) : "");
-    w.Key("identified").Bool(p.identified);
-    w.Key("first_seen").String(ingest::FormatTimestamp(p.first_seen_ms, 0));
-    w.Key("last_seen").String(ingest::FormatTimestamp(p.last_seen_ms, 0));
-    w.Key("tenure_days").Double(p.tenure_days).Key("events").Int(p.events);
-    w.Key("rfm").BeginObject();
-    w.Key("recency_days").Double(p.recency_days).Key("frequency").Int(p.frequency).Key("monetary").Double(p.monetary);
-    w.Key("r").Int(p.r_score).Key("f").Int(p.f_score).Key("m").Int(p.m_score);
-    w.Key("cell").String(p.RfmCell()).Key("group").String(profile::RfmGroupName(p.rfm_group));
-    w.EndObject();
-    w.Key("gross_sales").Double(p.gross_sales).Key("refunds").Double(p.refunds);
-    w.Key("avg_basket").Double(p.avg_basket).Key("refund_rate").Double(p.refund_rate);
-    w.Key("clv").BeginObject().Key("12m").Double(p.clv_12m).Key("p_alive").Double(p.p_alive);
-    w.Key("purchases_90d").Double(p.expected_purchases_90d).EndObject();
-    w.Key("preferred_channel").String(p.preferred_channel);
-    w.Key("channels").BeginArray();
-    for (const auto& c : p.channels) {
-      w.BeginObject().Key("channel").String(c.channel).Key("events").Int(c.events).Key("orders").Int(c.orders);
-      w.Key("monetary").Double(c.monetary).Key("recency_days").Double(c.recency_days);
-      w.Key("event_share").Double(c.event_share).Key("order_share").Double(c.order_share).EndObject();
-    }
-    w.EndArray();
-    w.Key("o2o").BeginObject().Key("online_to_store").Int(p.online_to_store);
-    w.Key("store_to_online").Int(p.store_to_online).EndObject();
-    auto affinities = [&](const char* name, const std::vector<profile::Affinity>& list) {
-      w.Key(name).BeginArray();
-      for (const auto& a : list) {
-        w.BeginObject().Key("name").String(a.name).Key("weight").Double(a.weight).Key("share").Double(a.share).EndObject();
-      }
-      w.EndArray();
-    };
-    affinities("categories", p.categories);
-    affinities("brands", p.brands);
-    w.Key("browse_without_buy").BeginObject();
-    for (int i = 0; i < 3; ++i) w.Key(std::to_string(profile::kRecentWindowDays[i]) + "d").Int(p.browse_without_buy[i]);
-    w.EndObject().Key("cart_abandon").BeginObject();
-    for (int i = 0; i < 3; ++i) w.Key(std::to_string(profile::kRecentWindowDays[i]) + "d").Int(p.cart_abandon[i]);
-    w.EndObject();
-    w.Key("consent").BeginObject();
-    for (const auto& c : p.consent) {
-      w.Key(c.channel).BeginObject().Key("granted").Bool(c.granted);
-      w.Key("since").String(ingest::FormatTimestamp(c.ts_ms, 0)).EndObject();
-    }
-    w.EndObject();
-    w.EndObject();
+    WriteProfileJson(w, *view.profile, view.build ? view.build->as_of_ms : 0);
   }
   w.Key("scores").BeginObject();
   for (const auto& sc : view.scores) w.Key(sc.name).Double(sc.value);

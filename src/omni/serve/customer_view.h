@@ -78,6 +78,9 @@ StatusOr<CustomerView> LoadCustomerView(const CustomerSources& sources, std::str
 
 // The view as one JSON object (the CLI's --format json and the API's body).
 void WriteCustomerViewJson(JsonWriter& w, const CustomerView& view, const ingest::IngestConfig& config);
+// One profile as the "profile" object of that view (also a line of
+// `omni profiles export`); `as_of_ms` 0 = unknown.
+void WriteProfileJson(JsonWriter& w, const profile::Profile& p, int64_t as_of_ms);
 
 // "#3fa2…9c01" for hashed identifier values, the value itself otherwise.
 std::string MaskedIdentifierValue(const ingest::IngestConfig& config, const ingest::Identity& id);
