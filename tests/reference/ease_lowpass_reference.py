@@ -16,6 +16,8 @@ Usage: /usr/bin/python3 tests/reference/ease_lowpass_reference.py
 """
 import numpy as np
 
+from ease_common import ease, interactions_and_session
+
 # (customer, item, time in seconds)
 LOG = [(0, 0, 0), (0, 1, 60), (0, 2, 86400),
        (1, 0, 0), (1, 1, 30), (1, 2, 200000),
@@ -26,14 +28,6 @@ LOG = [(0, 0, 0), (0, 1, 60), (0, 2, 86400),
 CUSTOMERS, ITEMS = 6, 5
 LAMBDA, GAMMA, TAU = 0.5, 1.0, 600.0
 WEIGHT, K, ALPHA = 0.5, 2, 3.0
-
-
-def ease(g, lam):
-    g = g + lam * np.eye(len(g))
-    p = np.linalg.inv(g)
-    b = -p / np.diag(p)
-    np.fill_diagonal(b, 0)
-    return b
 
 
 def low_pass(x, k, alpha):
@@ -48,16 +42,7 @@ def low_pass(x, k, alpha):
     return g + alpha * (v / np.sqrt(di)[:, None]) @ (v.T * np.sqrt(di)[None, :]), vals[::-1]
 
 
-x = np.zeros((CUSTOMERS, ITEMS))
-t = np.zeros((CUSTOMERS, ITEMS))
-for u, i, s in LOG:
-    x[u, i] = 1
-    t[u, i] = s
-session = np.zeros((ITEMS, ITEMS))
-for u in range(CUSTOMERS):
-    idx = np.flatnonzero(x[u])
-    kern = np.exp(-np.abs(t[u, idx][:, None] - t[u, idx][None, :]) / TAU)
-    session[np.ix_(idx, idx)] += x[u, idx][:, None] * x[u, idx][None, :] * kern
+x, session = interactions_and_session(LOG, CUSTOMERS, ITEMS, TAU)
 b = ease(x.T @ x + GAMMA * session, LAMBDA)
 w, spectrum = low_pass(x, K, ALPHA)
 np.fill_diagonal(w, 0)

@@ -15,6 +15,8 @@ Usage: /usr/bin/python3 tests/reference/ease_session_reference.py
 """
 import numpy as np
 
+from ease_common import ease, interactions_and_session
+
 # (customer, item, time in seconds)
 LOG = [(0, 0, 0), (0, 1, 60), (0, 2, 86400),
        (1, 0, 0), (1, 1, 30), (1, 2, 200000),
@@ -25,24 +27,7 @@ CUSTOMERS, ITEMS = 5, 4
 LAMBDA, GAMMA, TAU = 0.5, 1.0, 600.0
 
 
-def ease(g, lam):
-    g = g + lam * np.eye(len(g))
-    p = np.linalg.inv(g)
-    b = -p / np.diag(p)
-    np.fill_diagonal(b, 0)
-    return b
-
-
-x = np.zeros((CUSTOMERS, ITEMS))
-t = np.zeros((CUSTOMERS, ITEMS))
-for u, i, s in LOG:
-    x[u, i] = 1
-    t[u, i] = s
-session = np.zeros((ITEMS, ITEMS))
-for u in range(CUSTOMERS):
-    idx = np.flatnonzero(x[u])
-    k = np.exp(-np.abs(t[u, idx][:, None] - t[u, idx][None, :]) / TAU)
-    session[np.ix_(idx, idx)] += x[u, idx][:, None] * x[u, idx][None, :] * k
+x, session = interactions_and_session(LOG, CUSTOMERS, ITEMS, TAU)
 plain = x @ ease(x.T @ x, LAMBDA)
 timed = x @ ease(x.T @ x + GAMMA * session, LAMBDA)
 np.set_printoptions(precision=9, suppress=True)

@@ -287,8 +287,7 @@ StatusOr<ImportSummary> ImportFile(const std::string& path, std::string_view sou
       summary.erased += result->erased;
       summary.items += result->items;
       summary.availability += result->availability;
-      written_events.store(written_events.load(std::memory_order_relaxed) + static_cast<int64_t>(batch->events.size()),
-                           std::memory_order_relaxed);
+      written_events.fetch_add(static_cast<int64_t>(batch->events.size()), std::memory_order_relaxed);
       writer_cpu_ns.store(static_cast<int64_t>((ThreadCpuSeconds() - timer.start) * 1e9), std::memory_order_relaxed);
       queue.Retire(std::move(*batch));
     }
