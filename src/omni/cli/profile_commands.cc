@@ -198,14 +198,17 @@ StatusOr<ProfileBuildOutcome> ComputeProfiles(const Context& ctx, const BuildFla
         directory_s = Seconds(directory_start);
         return loaded;
       });
-  OMNI_ASSIGN_OR_RETURN(store::StoreStats stats, store->Stats());
-  if (stats.events == 0) return FailedPrecondition("no events in " + ctx.data_dir + ": run `omni import` first");
+  // The events from the columnar snapshot (caught up from the store first),
+  // which also counts them: the store's row count is a scan of its own.
+  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::EventColumns> columns, store::EventColumns::Open(ctx.data_dir, *store));
+  if (columns->rows() == 0) return FailedPrecondition("no events in " + ctx.data_dir + ": run `omni import` first");
   profile::ProfileOptions options;
   options.channels = env.config.channels;
   options.strong_types = id_config.strong;
-  options.expected_events = stats.events;
+  options.expected_events = columns->rows();
   if (flags.as_of.empty()) {
-    options.as_of_ms = stats.max_ts_ms;
+    OMNI_ASSIGN_OR_RETURN(auto bounds, store->EventTimeBounds());
+    options.as_of_ms = bounds.second;
   } else {
     OMNI_ASSIGN_OR_RETURN(options.as_of_ms, ParseAsOf(flags.as_of, "--as-of"));
   }
@@ -214,8 +217,6 @@ StatusOr<ProfileBuildOutcome> ComputeProfiles(const Context& ctx, const BuildFla
     items.push_back(item);
     return true;
   }));
-  // The events from the columnar snapshot (caught up from the store first).
-  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<store::EventColumns> columns, store::EventColumns::Open(ctx.data_dir, *store));
   // What attribution needs from the snapshot alone, while the directory is
   // still loading.
   const std::vector<int64_t> first_seqs = profile::IdentityFirstSeqs(*columns);

@@ -81,8 +81,10 @@ class AffinityTally {
   // Top `k` (name, weight, share), strongest first; ties by name so output
   // is stable (`name_rank`: each id's place in name order, so a tie costs an
   // integer compare, not a string one). Resets the tally.
-  std::vector<Affinity> TakeTop(const std::vector<std::string>& names, const std::vector<int32_t>& name_rank, int k) {
-    std::vector<Affinity> out;
+  // `out` is overwritten element by element: the names (category paths run
+  // past the short-string buffer) reuse the strings of the previous profile.
+  void TakeTop(const std::vector<std::string>& names, const std::vector<int32_t>& name_rank, int k,
+               std::vector<Affinity>& out) {
     double total = 0;
     for (int32_t id : touched_) total += weight_[static_cast<size_t>(id)];
     const size_t n = std::min(touched_.size(), static_cast<size_t>(std::max(k, 0)));
@@ -94,14 +96,15 @@ class AffinityTally {
     };
     std::partial_sort(touched_.begin(), touched_.begin() + static_cast<std::ptrdiff_t>(n), touched_.end(),
                       stronger);
-    out.reserve(n);
+    out.resize(n);
     for (size_t i = 0; i < n; ++i) {
       const double w = weight_[static_cast<size_t>(touched_[i])];
-      out.push_back(Affinity{names[static_cast<size_t>(touched_[i])], w, total > 0 ? w / total : 0});
+      out[i].name = names[static_cast<size_t>(touched_[i])];
+      out[i].weight = w;
+      out[i].share = total > 0 ? w / total : 0;
     }
     for (int32_t id : touched_) weight_[static_cast<size_t>(id)] = 0;
     touched_.clear();
-    return out;
   }
 
  private:
@@ -303,7 +306,11 @@ struct ProfileBuilder::State {
     absl::flat_hash_map<int32_t, uint32_t> online_browse;  // item -> last online view/cart
     std::vector<std::pair<int32_t, uint32_t>> w_views, w_carts, w_buys;  // (item, ts) in the last 30 days
   };
-  Profile Assemble(int32_t c, Scratch& scratch) const;
+  // Fills `p` (every field) with customer c's profile. `p` is the previous
+  // customer's: its lists and strings are overwritten in place, so a build
+  // does not allocate them again for each of its hundreds of thousands of
+  // profiles.
+  void Assemble(int32_t c, Scratch& scratch, Profile& p) const;
 };
 
 ProfileBuilder::ProfileBuilder(const identity::CustomerDirectory& directory, ProfileOptions options)
@@ -745,11 +752,26 @@ Status ProfileBuilder::Finish() {
   return Status::Ok();
 }
 
-Profile ProfileBuilder::State::Assemble(int32_t c, Scratch& scratch) const {
+void ProfileBuilder::State::Assemble(int32_t c, Scratch& scratch, Profile& p) const {
   const auto cu = static_cast<size_t>(c);
   const int64_t as_of = options.as_of_ms;
   const int64_t as_of_sec = as_of / 1000;
-  Profile p;
+  {
+    // Everything back to its default but the storage of the lists, which
+    // the code below overwrites (resize and assign, or clear and append).
+    Profile reset;
+    reset.customer_key.swap(p.customer_key);
+    reset.channels.swap(p.channels);
+    reset.preferred_channel.swap(p.preferred_channel);
+    reset.categories.swap(p.categories);
+    reset.brands.swap(p.brands);
+    reset.consent.swap(p.consent);
+    reset.recent_event_seqs.swap(p.recent_event_seqs);
+    reset.preferred_channel.clear();
+    reset.consent.clear();
+    reset.recent_event_seqs.clear();
+    p = std::move(reset);
+  }
   p.customer_key = directory.CustomerKey(c);
   p.first_seen_ms = acc[cu].first_seen;
   p.last_seen_ms = acc[cu].last_seen;
@@ -862,20 +884,23 @@ Profile ProfileBuilder::State::Assemble(int32_t c, Scratch& scratch) const {
   for (const auto& [ch, key] : channel_orders) ++per_channel[ch].orders;
 
   // Channels.
+  size_t listed = 0;
   for (size_t ch = 0; ch < channels.size(); ++ch) {
     const int32_t ev = channel_events[cu * channel_stride + ch];
     if (ev == 0 && per_channel[ch].orders == 0 && per_channel[ch].monetary == 0) continue;
-    ChannelActivity a;
+    if (listed == p.channels.size()) p.channels.emplace_back();
+    ChannelActivity& a = p.channels[listed++];
     a.channel = channels[ch];
     a.events = ev;
     a.orders = per_channel[ch].orders;
     a.monetary = per_channel[ch].monetary;
     a.last_purchase_ms = per_channel[ch].last_purchase_ms;
-    if (a.last_purchase_ms > 0) a.recency_days = static_cast<double>(DaysBetween(a.last_purchase_ms, as_of));
+    a.recency_days =
+        a.last_purchase_ms > 0 ? static_cast<double>(DaysBetween(a.last_purchase_ms, as_of)) : kNotAvailable;
     a.event_share = p.events > 0 ? static_cast<double>(ev) / static_cast<double>(p.events) : 0;
     a.order_share = p.frequency > 0 ? static_cast<double>(a.orders) / static_cast<double>(p.frequency) : 0;
-    p.channels.push_back(std::move(a));
   }
+  p.channels.resize(listed);
   // Most orders, then spend, then events; the channel list order breaks ties.
   const ChannelActivity* preferred = nullptr;
   for (const ChannelActivity& a : p.channels) {
@@ -891,8 +916,8 @@ Profile ProfileBuilder::State::Assemble(int32_t c, Scratch& scratch) const {
   std::sort(showroom_orders.begin(), showroom_orders.end());
   p.store_to_online = std::unique(showroom_orders.begin(), showroom_orders.end()) - showroom_orders.begin();
 
-  p.categories = scratch.categories.TakeTop(categories.names(), category_rank, options.top_categories);
-  p.brands = scratch.brands.TakeTop(brands.names(), brand_rank, options.top_brands);
+  scratch.categories.TakeTop(categories.names(), category_rank, options.top_categories, p.categories);
+  scratch.brands.TakeTop(brands.names(), brand_rank, options.top_brands, p.brands);
 
   // Recent windows. Purchases sorted by (item, ts) for look-ups.
   std::sort(w_buys.begin(), w_buys.end());
@@ -924,7 +949,7 @@ Profile ProfileBuilder::State::Assemble(int32_t c, Scratch& scratch) const {
   }
 
   if (!consent[cu].empty()) {
-    p.consent = consent[cu];
+    p.consent.assign(consent[cu].begin(), consent[cu].end());
     std::sort(p.consent.begin(), p.consent.end(),
               [](const ConsentState& a, const ConsentState& b) { return a.channel < b.channel; });
   }
@@ -941,7 +966,6 @@ Profile ProfileBuilder::State::Assemble(int32_t c, Scratch& scratch) const {
       p.recent_event_seqs.push_back(seq_base + recent[cu * static_cast<size_t>(k_recent) + static_cast<size_t>(pos)]);
     }
   }
-  return p;
 }
 
 Status ProfileBuilder::Emit(const std::function<Status(const Profile&)>& emit) const {
@@ -952,9 +976,11 @@ Status ProfileBuilder::Emit(int32_t begin, int32_t end, const std::function<Stat
   const State& s = *s_;
   if (!s.finished) return FailedPrecondition("profile build: Emit() before Finish()");
   State::Scratch scratch;  // per call: concurrent calls share nothing they write
+  Profile p;
   for (int32_t c = std::max(begin, 0); c < std::min(end, s.n); ++c) {
     if (s.acc[static_cast<size_t>(c)].events == 0) continue;
-    OMNI_RETURN_IF_ERROR(emit(s.Assemble(c, scratch)));
+    s.Assemble(c, scratch, p);
+    OMNI_RETURN_IF_ERROR(emit(p));
   }
   return Status::Ok();
 }

@@ -882,6 +882,16 @@ StatusOr<StoreStats> SqliteStore::Stats() {
   return stats;
 }
 
+StatusOr<std::pair<int64_t, int64_t>> SqliteStore::EventTimeBounds() {
+  OMNI_ASSIGN_OR_RETURN(
+      Statement stmt,
+      Statement::Prepare(db_, "SELECT min(min_ts_ms), max(max_ts_ms) FROM event_blocks"));
+  int rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_ROW) return SqliteError(db_, rc, "read event time bounds");
+  // NULL (no blocks) reads as 0.
+  return std::pair<int64_t, int64_t>(sqlite3_column_int64(stmt.get(), 0), sqlite3_column_int64(stmt.get(), 1));
+}
+
 Status SqliteStore::ScanEvents(int64_t after_seq,
                                const std::function<bool(int64_t seq, const ingest::Event&)>& fn) {
   // A statement of its own (not a cached one), so fn may call back into the

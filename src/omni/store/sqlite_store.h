@@ -51,6 +51,7 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<std::pair<std::string, int64_t>>> QuarantineCounts() override;
 
   StatusOr<StoreStats> Stats() override;
+  StatusOr<std::pair<int64_t, int64_t>> EventTimeBounds() override;
 
   Status ScanEvents(int64_t after_seq,
                     const std::function<bool(int64_t seq, const ingest::Event&)>& fn) override;

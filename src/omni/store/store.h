@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <utility>
 #include <memory>
 #include <optional>
 #include <string>
@@ -102,6 +103,11 @@ class Store : public ingest::EventSink {
   virtual StatusOr<std::vector<std::pair<std::string, int64_t>>> QuarantineCounts() = 0;
 
   virtual StatusOr<StoreStats> Stats() = 0;
+  // The first and last event time of the stored events (Stats' min_ts_ms and
+  // max_ts_ms; 0 and 0 when none) from the block summary alone: Stats also
+  // counts rows, a scan of the whole events table (a fifth of a second at
+  // 10M events), which callers that only need the time span skip.
+  virtual StatusOr<std::pair<int64_t, int64_t>> EventTimeBounds() = 0;
 
   // Streams stored events with sequence number > after_seq in storage
   // (arrival) order; `fn` returns false to stop. Later stages (identity,
