@@ -276,6 +276,55 @@ TEST(DirectoryFileTest, ADamagedFileIsNotUsed) {
   }
 }
 
+// Whatever the checksum says, nothing out of range reaches the directory.
+TEST(DirectoryFileTest, AFileWithARightChecksumButIndexesOutOfRangeIsNotUsed) {
+  DataDir d("dirfile-range");
+  d.Write({{"e1", {Card("M1"), Cookie("k1")}}, {"e2", {Card("M2")}}});
+  d.Resolve();
+  auto tables = FromTables(d);
+  auto good = [] {
+    internal::DirectoryBuffers b;
+    b.type = {static_cast<uint8_t>(IdentityType::kMemberCard), static_cast<uint8_t>(IdentityType::kCookieId)};
+    b.first_seq = {1, 1};
+    b.text = "M9k9";
+    b.value_begin = {0, 2, 4};
+    b.numbers = {3, 8};
+    b.customer = {0, 1};
+    b.alias_text = "C000000004";
+    b.alias_begin = {0, 10};
+    b.alias_customer = {1};
+    return b;
+  };
+  std::vector<std::pair<std::string, internal::DirectoryBuffers>> bad;
+  bad.emplace_back("customer", good());
+  bad.back().second.customer[1] = 2;
+  bad.emplace_back("negative customer", good());
+  bad.back().second.customer[0] = -1;
+  bad.emplace_back("type", good());
+  bad.back().second.type[0] = 200;
+  bad.emplace_back("value offsets", good());
+  bad.back().second.value_begin = {0, 5, 4};
+  bad.emplace_back("value end", good());
+  bad.back().second.value_begin = {0, 2, 3};
+  bad.emplace_back("key numbers", good());
+  bad.back().second.numbers = {8, 3};
+  bad.emplace_back("alias customer", good());
+  bad.back().second.alias_customer = {2};
+  bad.emplace_back("alias offsets", good());
+  bad.back().second.alias_begin = {0, 11};
+  const internal::DirectoryStamp stamp = Stamp(d);
+  ASSERT_TRUE(internal::WriteDirectoryFile(d.sql(), d.path(), stamp, good().View()).ok());
+  ASSERT_TRUE(FileIsCurrent(d));  // the doctored file itself is fine
+  for (const auto& [what, buffers] : bad) {
+    SCOPED_TRACE(what);
+    ASSERT_TRUE(internal::WriteDirectoryFile(d.sql(), d.path(), stamp, buffers.View()).ok());
+    EXPECT_EQ(internal::DirectoryFile::Read(FilePath(d), stamp).status().code(), StatusCode::kInternal);
+    auto loaded = Load(d, true);
+    ASSERT_TRUE(loaded);
+    ExpectSame(*loaded, *tables, d);
+  }
+}
+
 TEST(DirectoryFileTest, AfterForgetNoFileHoldsThePersonsIdentifiers) {
   DataDir d("dirfile-forget");
   d.Write({{"w1", {Cid("CU-WEI-0001"), Card("MC-WEI-0001"), Device("wei-phone-0001")}},
