@@ -1,6 +1,7 @@
 #include "omni/identity/directory_file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>  // crc32: the payload check, as the events snapshot does
@@ -10,7 +11,6 @@
 #include <bit>
 #include <cerrno>
 #include <climits>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -145,8 +145,7 @@ Status WriteAll(int fd, const void* data, size_t bytes, const std::string& path)
 
 template <typename T>
 std::span<const T> ArrayAt(const unsigned char* base, uint64_t offset, uint64_t count) {
-  // The buffer is malloc'd (implicitly creates the objects) and offset is
-  // a multiple of alignof(T) (Layout).
+  // The mapping is page-aligned and offset a multiple of alignof(T) (Layout).
   return {reinterpret_cast<const T*>(base + offset), static_cast<size_t>(count)};
 }
 
@@ -217,8 +216,6 @@ std::optional<std::string> DataDirOf(store::Sql& sql) {
 
 std::string DirectoryFilePath(const std::string& data_dir) { return (fs::path(data_dir) / kDir / kFile).string(); }
 
-void DirectoryFile::Free::operator()(void* p) const { std::free(p); }
-
 StatusOr<DirectoryFile> DirectoryFile::Read(const std::string& path, const DirectoryStamp& stamp) {
   if constexpr (std::endian::native != std::endian::little) {
     return NotFound("identity: the directory file is little-endian only");
@@ -251,13 +248,15 @@ StatusOr<DirectoryFile> DirectoryFile::Read(const std::string& path, const Direc
                     " bytes, not what its header describes");
   }
 
+  // Mapped, not read: no copy of tens of megabytes. Safe for as long as the
+  // directory lives because the file is never written in place nor cut
+  // (writers rename a new file over it; erasure unlinks it): the mapping
+  // keeps this version's pages. The size was checked against the layout.
+  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, file.fd, 0);
+  if (mapped == MAP_FAILED) return Errno("map " + path);
   DirectoryFile out;
-  // Rounded up to the alignment, as aligned_alloc wants.
-  out.bytes_.reset(static_cast<unsigned char*>(std::aligned_alloc(64, (size + 63) / 64 * 64)));
-  if (!out.bytes_) return Internal("identity: no memory for " + path);
-  unsigned char* base = out.bytes_.get();
-  std::memcpy(base, &h, sizeof(h));
-  OMNI_RETURN_IF_ERROR(ReadAll(file.fd, base + sizeof(h), size - sizeof(h), sizeof(h), path));
+  out.mapping_ = std::shared_ptr<void>(mapped, [size](void* p) { ::munmap(p, size); });
+  const auto* base = static_cast<const unsigned char*>(mapped);
   if (Crc(static_cast<uint32_t>(crc32(0L, Z_NULL, 0)), base + sizeof(h), size - sizeof(h)) != h.payload_crc) {
     return Internal("identity: " + path + " is damaged (checksum)");
   }
