@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 #include <zlib.h>  // crc32: the payload check, as the events snapshot does
 
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <charconv>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -156,6 +158,20 @@ bool ValidOffsets(std::span<const uint64_t> begin, uint64_t bytes) {
     if (begin[i] < begin[i - 1]) return false;
   }
   return true;
+}
+
+// Removes "directory.bin.tmp.PID.N" files whose PID is no running process.
+void RemoveTemporariesOfTheDead(const fs::path& dir) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(kTempPrefix, 0) != 0) continue;
+    const std::string rest = name.substr(std::strlen(kTempPrefix));
+    long pid = 0;
+    const auto [end_of_pid, error] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
+    if (error != std::errc() || end_of_pid == rest.data() || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) ::unlink(it->path().c_str());
+  }
 }
 
 }  // namespace
@@ -365,6 +381,9 @@ Status WriteDirectoryFile(store::Sql& sql, const std::string& data_dir, const Di
       return st;
     }
   }
+  // Temporary files of writers that died before their rename (they hold
+  // identifiers too, and tens of megabytes each).
+  RemoveTemporariesOfTheDead(dir);
   // An erasure that committed meanwhile may have removed the file before
   // this rename put one back: it must not stay (it may hold the person).
   // Another writer's newer file at the path is left alone.

@@ -325,6 +325,23 @@ TEST(DirectoryFileTest, AFileWithARightChecksumButIndexesOutOfRangeIsNotUsed) {
   }
 }
 
+// A writer that died before its rename leaves a temporary file; the next
+// writer removes it (not those of live writers).
+TEST(DirectoryFileTest, TemporaryFilesOfDeadWritersAreRemoved) {
+  DataDir d("dirfile-temp");
+  d.Write({{"e1", {Card("M1")}}});
+  d.Resolve();
+  const std::string dead = FilePath(d) + ".tmp.999999999.0";  // above Linux's pid_max
+  const std::string alive = FilePath(d) + ".tmp." + std::to_string(getpid()) + ".999";
+  WriteBytes(dead, "x");
+  WriteBytes(alive, "x");
+  d.Write({{"e2", {Card("M2")}}});
+  d.Resolve();
+  ASSERT_TRUE(FileIsCurrent(d));
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(alive));
+}
+
 TEST(DirectoryFileTest, AfterForgetNoFileHoldsThePersonsIdentifiers) {
   DataDir d("dirfile-forget");
   d.Write({{"w1", {Cid("CU-WEI-0001"), Card("MC-WEI-0001"), Device("wei-phone-0001")}},
