@@ -325,6 +325,19 @@ TEST(DirectoryFileTest, AFileWithARightChecksumButIndexesOutOfRangeIsNotUsed) {
   }
 }
 
+// A file that cannot be written costs a warning, never the command.
+TEST(DirectoryFileTest, AFileThatCannotBeWrittenFailsNothing) {
+  DataDir d("dirfile-unwritable");
+  WriteBytes(d.path() + "/identity", "a file where the folder would go");
+  d.Write({{"e1", {Card("M1"), Cookie("k1")}}});
+  const ResolveStats stats = d.Resolve();
+  EXPECT_EQ(stats.customers, 1);
+  auto loaded = Load(d, true);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->customer_count(), 1);
+  EXPECT_EQ(loaded->CustomerOf(Cookie("k1")), 0);
+}
+
 // A writer that died before its rename leaves a temporary file; the next
 // writer removes it (not those of live writers).
 TEST(DirectoryFileTest, TemporaryFilesOfDeadWritersAreRemoved) {
