@@ -2,6 +2,10 @@
 // the profile build's hot loop (CustomerOfEvent over every event): values
 // live in one character buffer, per-type hash maps key string_views into it,
 // so a lookup hashes the event's string and allocates nothing.
+//
+// The arrays it is made of (directory_file.h: DirectoryArrays) come from
+// DATA_DIR/identity/directory.bin when that file is current, else from the
+// identity tables (and are then written to the file for the next load).
 #include <absl/container/flat_hash_map.h>
 #include <spdlog/spdlog.h>
 
@@ -11,6 +15,7 @@
 #include <limits>
 #include <thread>
 
+#include "omni/identity/directory_file.h"
 #include "omni/identity/identifier.h"
 #include "omni/identity/identity.h"
 #include "omni/identity/tables.h"
@@ -18,6 +23,11 @@
 
 namespace omni::identity {
 namespace {
+
+using internal::DirectoryArrays;
+using internal::DirectoryBuffers;
+using internal::DirectoryFile;
+using internal::DirectoryStamp;
 
 class MemoryDirectory final : public CustomerDirectory {
  public:
@@ -30,10 +40,10 @@ class MemoryDirectory final : public CustomerDirectory {
 
   std::optional<int32_t> DenseIdOfKey(std::string_view key) const override {
     if (auto number = ParseCustomerKey(key)) {
-      auto it = std::lower_bound(numbers_.begin(), numbers_.end(), *number);
-      if (it != numbers_.end() && *it == *number) return static_cast<int32_t>(it - numbers_.begin());
+      auto it = std::lower_bound(a_.numbers.begin(), a_.numbers.end(), *number);
+      if (it != a_.numbers.end() && *it == *number) return static_cast<int32_t>(it - a_.numbers.begin());
     }
-    if (auto it = aliases_.find(std::string(key)); it != aliases_.end()) return it->second;
+    if (auto it = aliases_.find(key); it != aliases_.end()) return it->second;
     return std::nullopt;
   }
 
@@ -42,7 +52,7 @@ class MemoryDirectory final : public CustomerDirectory {
     const auto& index = index_[static_cast<size_t>(identity.type)];
     auto it = index.find(std::string_view(identity.value));
     if (it == index.end()) return std::nullopt;
-    return customer_[static_cast<size_t>(it->second)];
+    return a_.customer[static_cast<size_t>(it->second)];
   }
 
   std::optional<int32_t> CustomerOfEvent(const ingest::Event& event) const override {
@@ -65,7 +75,7 @@ class MemoryDirectory final : public CustomerDirectory {
     for (int32_t k = offsets_[static_cast<size_t>(dense_id)]; k < offsets_[static_cast<size_t>(dense_id) + 1];
          ++k) {
       const int32_t i = members_[static_cast<size_t>(k)];
-      out.push_back({type_[static_cast<size_t>(i)], std::string(Value(i))});
+      out.push_back({Type(i), std::string(Value(i))});
     }
     std::stable_sort(out.begin(), out.end(), [&](const ingest::Identity& x, const ingest::Identity& y) {
       return rank_[static_cast<size_t>(x.type)] < rank_[static_cast<size_t>(y.type)];
@@ -73,220 +83,212 @@ class MemoryDirectory final : public CustomerDirectory {
     return out;
   }
 
-  int32_t identifier_count() const override { return static_cast<int32_t>(type_.size()); }
+  int32_t identifier_count() const override { return static_cast<int32_t>(a_.type.size()); }
 
   IdentifierEntry identifier(int32_t i) const override {
     const auto k = static_cast<size_t>(i);
-    OMNI_CHECK(k < type_.size());
-    return {type_[k], Value(i), first_seq_[k], customer_[k]};
+    OMNI_CHECK(k < a_.type.size());
+    return {Type(i), Value(i), a_.first_seq[k], a_.customer[k]};
   }
 
-  Status Load(store::Sql& sql, const IdentityConfig& config, const DirectoryOptions& options) {
-    value_index_ = options.value_index;
-    for (int t = 0; t < kIdentityTypeCount; ++t) {
-      rank_[static_cast<size_t>(t)] = config.Rank(static_cast<IdentityType>(t));
-    }
-    // Rows first (values appended to one buffer), maps after: the buffer
-    // must stop growing before views into it are taken.
-    //
-    // Reading the rows is most of a load without maps: with a second
-    // connection, the upper half of the ids is read on another thread and
-    // appended after the lower half (so the order stays the table's).
-    struct Rows {
-      std::vector<IdentityType> type;
-      std::vector<int64_t> number;  // the customer's key number
-      std::vector<int64_t> first_seq;
-      std::string text;
-      std::vector<size_t> value_end;
-      Status error;
-    };
-    int64_t max_id = 0;
-    OMNI_RETURN_IF_ERROR(sql.Query("SELECT max(id) FROM identifiers", {}, [&](const store::SqlRow& row) {
-      max_id = row.IsNull(0) ? 0 : row.Int(0);
-      return false;
-    }));
-    auto read = [](store::Sql& conn, int64_t from_id, int64_t to_id, Rows& rows) {
-      const auto expected = static_cast<size_t>(std::max<int64_t>(0, to_id - from_id + 1));
-      rows.type.reserve(expected);
-      rows.number.reserve(expected);
-      rows.first_seq.reserve(expected);
-      rows.value_end.reserve(expected);
-      rows.text.reserve(expected * 24);  // hashed values are 32 hex digits, ids and cookies vary
-      Status st = conn.Query(
-          "SELECT type, value, customer_key, first_seq FROM identifiers "
-          "WHERE id BETWEEN ? AND ? AND customer_key IS NOT NULL",
-          {from_id, to_id}, [&](const store::SqlRow& row) {
-            auto type = ingest::ParseIdentityType(row.Text(0));
-            auto number = ParseCustomerKey(row.Text(2));
-            if (!type || !number) {
-              rows.error = Internal("identity: malformed identifiers row (type or customer_key)");
-              return false;
-            }
-            rows.type.push_back(*type);
-            rows.number.push_back(*number);
-            rows.first_seq.push_back(row.Int(3));
-            rows.text.append(row.Text(1));
-            rows.value_end.push_back(rows.text.size());
-            return true;
-          });
-      if (!st.ok()) rows.error = st;
-    };
-    // Two connections read two snapshots: a resolution committed in between
-    // (it bumps identity_state.generation) could mix two states, so the
-    // halves are kept only when the generation did not move across both
-    // reads; otherwise everything is read again on one connection.
-    auto generation = [&](int64_t& out) {
-      return sql.Query("SELECT generation FROM identity_state WHERE id = 1", {}, [&](const store::SqlRow& row) {
-        out = row.Int(0);
-        return false;
-      });
-    };
-    Rows lower, upper;
-    const int64_t mid =
-        options.second_connection && max_id >= std::max<int64_t>(2, options.split_min_identifiers) ? max_id / 2 : max_id;
-    if (mid < max_id) {
-      int64_t before = 0, after = -1;
-      OMNI_RETURN_IF_ERROR(generation(before));
-      std::thread other(read, std::ref(*options.second_connection), mid + 1, max_id, std::ref(upper));
-      read(sql, std::numeric_limits<int64_t>::min(), mid, lower);
-      other.join();
-      OMNI_RETURN_IF_ERROR(generation(after));
-      if (after != before) {
-        lower = Rows();
-        upper = Rows();
-        read(sql, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), lower);
-      }
-    } else {
-      read(sql, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), lower);
-    }
-    OMNI_RETURN_IF_ERROR(lower.error);
-    OMNI_RETURN_IF_ERROR(upper.error);
-    const size_t n = lower.type.size() + upper.type.size();
-    std::vector<int64_t> number_of = std::move(lower.number);
-    number_of.insert(number_of.end(), upper.number.begin(), upper.number.end());
-    type_ = std::move(lower.type);
-    type_.insert(type_.end(), upper.type.begin(), upper.type.end());
-    first_seq_ = std::move(lower.first_seq);
-    first_seq_.insert(first_seq_.end(), upper.first_seq.begin(), upper.first_seq.end());
-    text_ = std::move(lower.text);
-    text_.append(upper.text);
-    value_begin_.resize(n + 1);
-    value_begin_[0] = 0;
-    for (size_t i = 0; i < lower.value_end.size(); ++i) value_begin_[i + 1] = lower.value_end[i];
-    const size_t base = lower.value_end.empty() ? 0 : lower.value_end.back();
-    for (size_t i = 0; i < upper.value_end.size(); ++i) {
-      value_begin_[lower.value_end.size() + i + 1] = base + upper.value_end[i];
-    }
-
-    // Key numbers come from one counter, so they are dense enough to index
-    // a table by: customers in key order and each identifier's dense id
-    // without sorting or searching 1.3M numbers (a tenth of a second).
-    // Sparse numbers (keys from elsewhere) sort and search instead.
-    const int64_t max_number = number_of.empty() ? 0 : *std::max_element(number_of.begin(), number_of.end());
-    const int64_t min_number = number_of.empty() ? 0 : *std::min_element(number_of.begin(), number_of.end());
-    std::vector<int32_t> dense_of;  // number -> dense id, when dense enough
-    if (min_number >= 0 && max_number < 16 * static_cast<int64_t>(n) + 4096) {
-      dense_of.assign(static_cast<size_t>(max_number) + 1, -1);
-      for (int64_t number : number_of) dense_of[static_cast<size_t>(number)] = 0;
-      for (size_t number = 0; number < dense_of.size(); ++number) {
-        if (dense_of[number] < 0) continue;
-        dense_of[number] = static_cast<int32_t>(numbers_.size());
-        numbers_.push_back(static_cast<int64_t>(number));
-      }
-    } else {
-      numbers_ = number_of;
-      std::sort(numbers_.begin(), numbers_.end());
-      numbers_.erase(std::unique(numbers_.begin(), numbers_.end()), numbers_.end());
-    }
-    keys_.reserve(numbers_.size());
-    for (int64_t number : numbers_) keys_.push_back(FormatCustomerKey(number));
-
-    // The per-type value maps (most of the load after the rows) are filled on
-    // two threads, each taking whole types (maps are never shared), the
-    // larger type counts first to the less loaded thread; this thread also
-    // maps identifiers to customers meanwhile.
-    std::array<size_t, kIdentityTypeCount> per_type{};
-    for (size_t i = 0; i < n; ++i) ++per_type[static_cast<size_t>(type_[i])];
-    std::array<int, kIdentityTypeCount> by_size{};
-    for (int t = 0; t < kIdentityTypeCount; ++t) by_size[static_cast<size_t>(t)] = t;
-    std::sort(by_size.begin(), by_size.end(),
-              [&](int a, int b) { return per_type[static_cast<size_t>(a)] > per_type[static_cast<size_t>(b)]; });
-    std::array<bool, kIdentityTypeCount> on_other{};
-    size_t load[2] = {n / 4, 0};  // this thread also does the customer mapping
-    for (int t : by_size) {
-      const int side = load[1] < load[0] ? 1 : 0;
-      on_other[static_cast<size_t>(t)] = side == 1;
-      load[side] += per_type[static_cast<size_t>(t)];
-    }
-    auto fill_maps = [&](bool other) {
-      if (!value_index_) return;
-      for (int t = 0; t < kIdentityTypeCount; ++t) {
-        const auto type = static_cast<size_t>(t);
-        if (on_other[type] == other) index_[type].reserve(per_type[type]);
-      }
-      for (size_t i = 0; i < n; ++i) {
-        const auto t = static_cast<size_t>(type_[i]);
-        if (on_other[t] == other) index_[t].emplace(Value(static_cast<int32_t>(i)), static_cast<int32_t>(i));
-      }
-    };
-    std::thread maps;
-    if (value_index_) maps = std::thread(fill_maps, true);
-    customer_.resize(n);
-    offsets_.assign(numbers_.size() + 1, 0);
-    for (size_t i = 0; i < n; ++i) {
-      const auto dense =
-          !dense_of.empty()
-              ? dense_of[static_cast<size_t>(number_of[i])]
-              : static_cast<int32_t>(std::lower_bound(numbers_.begin(), numbers_.end(), number_of[i]) -
-                                     numbers_.begin());
-      customer_[i] = dense;
-      ++offsets_[static_cast<size_t>(dense) + 1];
-    }
-    fill_maps(false);
-    if (maps.joinable()) maps.join();
-    for (size_t c = 0; c < numbers_.size(); ++c) offsets_[c + 1] += offsets_[c];
-    members_.resize(n);
-    std::vector<int32_t> fill(offsets_.begin(), offsets_.end() - 1);
-    for (size_t i = 0; i < n; ++i) {
-      members_[static_cast<size_t>(fill[static_cast<size_t>(customer_[i])]++)] = static_cast<int32_t>(i);
-    }
-
-    OMNI_RETURN_IF_ERROR(
-        sql.Query("SELECT old_key, new_key FROM customer_key_aliases", {}, [&](const store::SqlRow& row) {
-          if (auto number = ParseCustomerKey(row.Text(1))) {
-            auto it = std::lower_bound(numbers_.begin(), numbers_.end(), *number);
-            if (it != numbers_.end() && *it == *number) {
-              aliases_.emplace(std::string(row.Text(0)), static_cast<int32_t>(it - numbers_.begin()));
-            }
-          }
-          return true;
-        }));
-    return Status::Ok();
+  // Reads the identity tables into buffers_. Sets `consistent` when they
+  // were read under one state of the tables (`stamp`, read before).
+  Status ReadTables(store::Sql& sql, const DirectoryOptions& options, const DirectoryStamp& stamp,
+                    bool& consistent);
+  // Takes the arrays of a validated file.
+  void Adopt(DirectoryFile file) {
+    file_ = std::move(file);
+    a_ = file_->arrays();
   }
+  // The derived parts, whatever the arrays came from.
+  void Build(const IdentityConfig& config, const DirectoryOptions& options);
+  const DirectoryArrays& arrays() const { return a_; }
 
  private:
+  IdentityType Type(int32_t i) const { return static_cast<IdentityType>(a_.type[static_cast<size_t>(i)]); }
   std::string_view Value(int32_t i) const {
-    const size_t b = value_begin_[static_cast<size_t>(i)];
-    return std::string_view(text_).substr(b, value_begin_[static_cast<size_t>(i) + 1] - b);
+    const uint64_t b = a_.value_begin[static_cast<size_t>(i)];
+    return a_.text.substr(b, a_.value_begin[static_cast<size_t>(i) + 1] - b);
   }
 
+  // The arrays (a_) view either buffers_ (read from the tables) or file_.
+  DirectoryBuffers buffers_;
+  std::optional<DirectoryFile> file_;
+  DirectoryArrays a_;
+
   std::array<int, kIdentityTypeCount> rank_{};
-  std::vector<int64_t> numbers_;  // dense id -> key number, ascending
-  std::vector<std::string> keys_;
-  // Per identifier.
-  std::vector<IdentityType> type_;
-  std::string text_;
-  std::vector<size_t> value_begin_;
-  std::vector<int32_t> customer_;
-  std::vector<int64_t> first_seq_;
+  std::vector<std::string> keys_;  // per customer
   bool value_index_ = true;
-  // Per type: value -> identifier index (into type_, customer_, ...).
+  // Per type: value -> identifier index.
   std::array<absl::flat_hash_map<std::string_view, int32_t>, kIdentityTypeCount> index_;
   // Customer -> identifiers (CSR).
   std::vector<int32_t> offsets_;
   std::vector<int32_t> members_;
-  absl::flat_hash_map<std::string, int32_t> aliases_;
+  absl::flat_hash_map<std::string_view, int32_t> aliases_;  // keys view a_.alias_text
 };
+
+Status MemoryDirectory::ReadTables(store::Sql& sql, const DirectoryOptions& options, const DirectoryStamp& stamp,
+                                   bool& consistent) {
+  // Reading the rows is most of a load without maps: with a second
+  // connection, the upper half of the ids is read on another thread and
+  // appended after the lower half (so the order stays the table's).
+  struct Rows {
+    std::vector<uint8_t> type;
+    std::vector<int64_t> number;  // the customer's key number
+    std::vector<int64_t> first_seq;
+    std::string text;
+    std::vector<uint64_t> value_end;
+    Status error;
+  };
+  int64_t max_id = 0;
+  OMNI_RETURN_IF_ERROR(sql.Query("SELECT max(id) FROM identifiers", {}, [&](const store::SqlRow& row) {
+    max_id = row.IsNull(0) ? 0 : row.Int(0);
+    return false;
+  }));
+  auto read = [](store::Sql& conn, int64_t from_id, int64_t to_id, Rows& rows) {
+    const auto expected = static_cast<size_t>(std::max<int64_t>(0, to_id - from_id + 1));
+    rows.type.reserve(expected);
+    rows.number.reserve(expected);
+    rows.first_seq.reserve(expected);
+    rows.value_end.reserve(expected);
+    rows.text.reserve(expected * 24);  // hashed values are 32 hex digits, ids and cookies vary
+    Status st = conn.Query(
+        "SELECT type, value, customer_key, first_seq FROM identifiers "
+        "WHERE id BETWEEN ? AND ? AND customer_key IS NOT NULL",
+        {from_id, to_id}, [&](const store::SqlRow& row) {
+          auto type = ingest::ParseIdentityType(row.Text(0));
+          auto number = ParseCustomerKey(row.Text(2));
+          if (!type || !number) {
+            rows.error = Internal("identity: malformed identifiers row (type or customer_key)");
+            return false;
+          }
+          rows.type.push_back(static_cast<uint8_t>(*type));
+          rows.number.push_back(*number);
+          rows.first_seq.push_back(row.Int(3));
+          rows.text.append(row.Text(1));
+          rows.value_end.push_back(rows.text.size());
+          return true;
+        });
+    if (!st.ok()) rows.error = st;
+  };
+  // Two connections read two snapshots, and so do the rows and the aliases:
+  // a resolution committed in between (it bumps identity_state.generation)
+  // could mix two states. The halves are kept only when the stamp did not
+  // move across both reads (otherwise everything is read again on one
+  // connection), and the arrays are written to the file only when it did
+  // not move across the whole read.
+  auto current = [&](DirectoryStamp& out) -> Status {
+    OMNI_ASSIGN_OR_RETURN(internal::IdentityState state, internal::ReadIdentityState(sql));
+    out = DirectoryStamp::Of(state);
+    return Status::Ok();
+  };
+  Rows lower, upper;
+  const int64_t mid =
+      options.second_connection && max_id >= std::max<int64_t>(2, options.split_min_identifiers) ? max_id / 2 : max_id;
+  bool reread = false;
+  if (mid < max_id) {
+    std::thread other(read, std::ref(*options.second_connection), mid + 1, max_id, std::ref(upper));
+    read(sql, std::numeric_limits<int64_t>::min(), mid, lower);
+    other.join();
+    DirectoryStamp after;
+    OMNI_RETURN_IF_ERROR(current(after));
+    if (after != stamp) {
+      reread = true;
+      lower = Rows();
+      upper = Rows();
+      read(sql, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), lower);
+    }
+  } else {
+    read(sql, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), lower);
+  }
+  OMNI_RETURN_IF_ERROR(lower.error);
+  OMNI_RETURN_IF_ERROR(upper.error);
+  DirectoryBuffers& b = buffers_;
+  const size_t n = lower.type.size() + upper.type.size();
+  std::vector<int64_t> number_of = std::move(lower.number);
+  number_of.insert(number_of.end(), upper.number.begin(), upper.number.end());
+  b.type = std::move(lower.type);
+  b.type.insert(b.type.end(), upper.type.begin(), upper.type.end());
+  b.first_seq = std::move(lower.first_seq);
+  b.first_seq.insert(b.first_seq.end(), upper.first_seq.begin(), upper.first_seq.end());
+  b.text = std::move(lower.text);
+  b.text.append(upper.text);
+  b.value_begin.resize(n + 1);
+  b.value_begin[0] = 0;
+  for (size_t i = 0; i < lower.value_end.size(); ++i) b.value_begin[i + 1] = lower.value_end[i];
+  const uint64_t base = lower.value_end.empty() ? 0 : lower.value_end.back();
+  for (size_t i = 0; i < upper.value_end.size(); ++i) {
+    b.value_begin[lower.value_end.size() + i + 1] = base + upper.value_end[i];
+  }
+  b.AssignCustomers(number_of);
+
+  OMNI_RETURN_IF_ERROR(
+      sql.Query("SELECT old_key, new_key FROM customer_key_aliases", {}, [&](const store::SqlRow& row) {
+        if (auto number = ParseCustomerKey(row.Text(1))) b.AddAlias(row.Text(0), *number);
+        return true;
+      }));
+  DirectoryStamp after;
+  OMNI_RETURN_IF_ERROR(current(after));
+  consistent = !reread && after == stamp;
+  a_ = b.View();
+  return Status::Ok();
+}
+
+void MemoryDirectory::Build(const IdentityConfig& config, const DirectoryOptions& options) {
+  value_index_ = options.value_index;
+  for (int t = 0; t < kIdentityTypeCount; ++t) {
+    rank_[static_cast<size_t>(t)] = config.Rank(static_cast<IdentityType>(t));
+  }
+  const size_t n = a_.type.size();
+  keys_.reserve(a_.numbers.size());
+  for (int64_t number : a_.numbers) keys_.push_back(FormatCustomerKey(number));
+
+  // The per-type value maps (most of the load after the rows) are filled on
+  // two threads, each taking whole types (maps are never shared), the
+  // larger type counts first to the less loaded thread; this thread also
+  // builds the customers' identifier lists meanwhile.
+  std::array<size_t, kIdentityTypeCount> per_type{};
+  for (size_t i = 0; i < n; ++i) ++per_type[a_.type[i]];
+  std::array<int, kIdentityTypeCount> by_size{};
+  for (int t = 0; t < kIdentityTypeCount; ++t) by_size[static_cast<size_t>(t)] = t;
+  std::sort(by_size.begin(), by_size.end(),
+            [&](int x, int y) { return per_type[static_cast<size_t>(x)] > per_type[static_cast<size_t>(y)]; });
+  std::array<bool, kIdentityTypeCount> on_other{};
+  size_t load[2] = {n / 4, 0};  // this thread also builds the lists
+  for (int t : by_size) {
+    const int side = load[1] < load[0] ? 1 : 0;
+    on_other[static_cast<size_t>(t)] = side == 1;
+    load[side] += per_type[static_cast<size_t>(t)];
+  }
+  auto fill_maps = [&](bool other) {
+    if (!value_index_) return;
+    for (int t = 0; t < kIdentityTypeCount; ++t) {
+      const auto type = static_cast<size_t>(t);
+      if (on_other[type] == other) index_[type].reserve(per_type[type]);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const auto t = static_cast<size_t>(a_.type[i]);
+      if (on_other[t] == other) index_[t].emplace(Value(static_cast<int32_t>(i)), static_cast<int32_t>(i));
+    }
+  };
+  std::thread maps;
+  if (value_index_) maps = std::thread(fill_maps, true);
+  offsets_.assign(a_.numbers.size() + 1, 0);
+  for (size_t i = 0; i < n; ++i) ++offsets_[static_cast<size_t>(a_.customer[i]) + 1];
+  for (size_t c = 0; c < a_.numbers.size(); ++c) offsets_[c + 1] += offsets_[c];
+  members_.resize(n);
+  std::vector<int32_t> fill(offsets_.begin(), offsets_.end() - 1);
+  for (size_t i = 0; i < n; ++i) {
+    members_[static_cast<size_t>(fill[static_cast<size_t>(a_.customer[i])]++)] = static_cast<int32_t>(i);
+  }
+  aliases_.reserve(a_.aliases());
+  for (size_t k = 0; k < a_.aliases(); ++k) {
+    aliases_.emplace(a_.alias_text.substr(a_.alias_begin[k], a_.alias_begin[k + 1] - a_.alias_begin[k]),
+                     a_.alias_customer[k]);
+  }
+  fill_maps(false);
+  if (maps.joinable()) maps.join();
+}
 
 }  // namespace
 
@@ -294,10 +296,43 @@ StatusOr<std::unique_ptr<CustomerDirectory>> LoadDirectory(store::Sql& sql, cons
                                                            const DirectoryOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   OMNI_RETURN_IF_ERROR(MigrateIdentityTables(sql));
+  OMNI_ASSIGN_OR_RETURN(internal::IdentityState state, internal::ReadIdentityState(sql));
+  const DirectoryStamp stamp = DirectoryStamp::Of(state);
+  const std::optional<std::string> data_dir = options.use_file ? internal::DataDirOf(sql) : std::nullopt;
   auto directory = std::make_unique<MemoryDirectory>();
-  OMNI_RETURN_IF_ERROR(directory->Load(sql, config, options));
-  spdlog::debug("identity: directory of {} customers loaded in {:.2f} s", directory->customer_count(),
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  const char* source = "identity tables";
+  bool from_file = false;
+  if (data_dir) {
+    StatusOr<DirectoryFile> file = DirectoryFile::Read(internal::DirectoryFilePath(*data_dir), stamp);
+    if (file.ok()) {
+      directory->Adopt(std::move(file).value());
+      from_file = true;
+      source = "file";
+    } else if (file.status().code() == StatusCode::kInternal) {
+      spdlog::warn("{}; reading the identity tables instead", file.status().message());
+    } else {
+      spdlog::debug("{}", file.status().message());
+    }
+  }
+  if (!from_file) {
+    bool consistent = false;
+    OMNI_RETURN_IF_ERROR(directory->ReadTables(sql, options, stamp, consistent));
+    // Generation 0: nothing was ever resolved (and tests that write rows by
+    // hand do not bump it); nothing worth keeping either.
+    if (data_dir && consistent && stamp.generation > 0) {
+      const auto t = std::chrono::steady_clock::now();
+      if (Status st = internal::WriteDirectoryFile(sql, *data_dir, stamp, directory->arrays()); !st.ok()) {
+        spdlog::warn("{}; the next load reads the identity tables again", st.message());
+      } else {
+        spdlog::debug("identity: directory file written in {:.2f} s",
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
+      }
+    }
+  }
+  directory->Build(config, options);
+  spdlog::debug("identity: directory of {} customers loaded in {:.2f} s (from the {})",
+                directory->customer_count(),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), source);
   return std::unique_ptr<CustomerDirectory>(std::move(directory));
 }
 

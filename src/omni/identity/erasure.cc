@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 
+#include "omni/identity/directory_file.h"
 #include "omni/identity/identifier.h"
 #include "omni/identity/tables.h"
 #include "omni/store/event_columns.h"
@@ -215,6 +216,14 @@ StatusOr<ForgetResult> Forget(store::Store& store, store::Sql& sql, const Identi
     return internal::WriteIdentityState(sql, state);
   }));
   (void)sql.Execute("PRAGMA secure_delete = OFF");
+  // The directory file holds the person's (hashed) identifiers: it goes now
+  // too, temporary ones included (the generation bumped above already keeps
+  // it from being used; the resolution below writes a new one).
+  if (std::optional<std::string> data_dir = internal::DataDirOf(sql)) {
+    if (Status st = internal::RemoveDirectoryFiles(*data_dir); !st.ok()) {
+      spdlog::warn("{}; the next resolution replaces the directory file", st.message());
+    }
+  }
   // And its file goes now, not at the next read: it holds the person's events.
   // (If that fails, the generation above already keeps it from being read,
   // and the next reader replaces it.) First this process's own batches still

@@ -1,6 +1,9 @@
 #include "omni/identity/identifier.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 
 #include "omni/identity/identity.h"
 #include "omni/identity/tables.h"
@@ -76,6 +79,16 @@ std::string DisplayIdentifier(const ingest::Identity& identity, const ingest::In
 }
 
 std::string FormatCustomerKey(int64_t number) {
+  // to_chars rather than snprintf: a directory load formats every key
+  // (a quarter of a million), which snprintf made a third of the load.
+  if (number >= 0) {
+    char digits[24];
+    const size_t n = static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, number).ptr - digits);
+    std::string key(1 + std::max<size_t>(n, kKeyDigits), '0');
+    key[0] = 'C';
+    std::memcpy(key.data() + key.size() - n, digits, n);
+    return key;
+  }
   char buf[32];
   std::snprintf(buf, sizeof buf, "C%0*lld", kKeyDigits, static_cast<long long>(number));
   return buf;

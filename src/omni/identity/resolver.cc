@@ -23,6 +23,7 @@
 #include <map>
 
 #include "omni/common/progress.h"
+#include "omni/identity/directory_file.h"
 #include "omni/identity/identifier.h"
 
 namespace omni::identity {
@@ -385,6 +386,7 @@ StatusOr<ResolveStats> Resolution::Commit() {
   });
 
   const int64_t loaded_generation = state_.generation;
+  IdentityState written_state;
   Status written = sql_.InTransaction([&]() -> Status {
     OMNI_ASSIGN_OR_RETURN(IdentityState current, ReadIdentityState(sql_));
     if (current.generation != loaded_generation) return Unavailable(std::string(kConcurrentMessage));
@@ -517,12 +519,50 @@ StatusOr<ResolveStats> Resolution::Commit() {
     }
     state_.settled_config = config_.Fingerprint();
     state_.totals = EncodeTotals(stats);
-    return WriteIdentityState(sql_, state_);
+    return WriteIdentityState(sql_, state_, &written_state);
   });
   OMNI_RETURN_IF_ERROR(written);
+  PublishDirectory(written_state, aliases);
   stats.seconds = NowSeconds() - start_;
   spdlog::debug("identity: written, at {:.2f} s (cpu {:.2f} s)", stats.seconds, CpuSeconds());
   return stats;
+}
+
+void Resolution::PublishDirectory(const IdentityState& written,
+                                  const absl::flat_hash_map<std::string, std::string>& aliases) const {
+  const std::optional<std::string> data_dir = DataDirOf(sql_);
+  if (!data_dir) return;
+  const double start = NowSeconds();
+  // What LoadDirectory would read from the tables just written: the
+  // identifiers with a customer in id order (node order), the aliases.
+  DirectoryBuffers b;
+  std::vector<int64_t> number_of;
+  const int32_t n = graph_.size();
+  number_of.reserve(Idx(n));
+  b.type.reserve(Idx(n));
+  b.first_seq.reserve(Idx(n));
+  b.value_begin.reserve(Idx(n) + 1);
+  for (int32_t i = 0; i < n; ++i) {
+    const int64_t number = CustomerNumber(i);
+    if (number == 0) continue;
+    number_of.push_back(number);
+    b.type.push_back(static_cast<uint8_t>(graph_.type[Idx(i)]));
+    b.first_seq.push_back(first_seq_[Idx(i)]);
+    b.text.append(values_[Idx(i)]);
+    b.value_begin.push_back(b.text.size());
+  }
+  b.AssignCustomers(number_of);
+  std::vector<std::pair<std::string_view, int64_t>> sorted;  // same bytes for the same state
+  for (const auto& [old, target] : aliases) {
+    if (auto number = ParseCustomerKey(target)) sorted.emplace_back(old, *number);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& [old, number] : sorted) b.AddAlias(old, number);
+  if (Status st = WriteDirectoryFile(sql_, *data_dir, DirectoryStamp::Of(written), b.View()); !st.ok()) {
+    spdlog::warn("{}; the next directory load reads the identity tables", st.message());
+    return;
+  }
+  spdlog::debug("identity: directory file written in {:.2f} s", NowSeconds() - start);
 }
 
 }  // namespace internal

@@ -56,6 +56,10 @@ class Resolution {
   int32_t Intern(IdentityType type, std::string_view value, int64_t seq);
   void AddLink(int32_t a, int32_t b, int64_t seq, const std::string& event_id);
   bool IsLiveKey(int64_t number) const;
+  // After a commit: the directory file for the state written (a warning
+  // when it cannot be written).
+  void PublishDirectory(const IdentityState& written,
+                        const absl::flat_hash_map<std::string, std::string>& aliases) const;
 
   store::Store& store_;
   store::Sql& sql_;

@@ -392,6 +392,9 @@ TEST(ResolverTest, IdentifierArgumentsAreNormalisedAndHashedAsIngestDoes) {
   EXPECT_EQ(CustomerKeyForArgument(d.sql(), pseudonymiser, "member_card:M9").status().code(),
             StatusCode::kNotFound);
   EXPECT_EQ(FormatCustomerKey(123), "C000000123");
+  EXPECT_EQ(FormatCustomerKey(999999999), "C999999999");
+  EXPECT_EQ(FormatCustomerKey(1234567890), "C1234567890");  // wider than the padding
+  EXPECT_EQ(ParseCustomerKey(FormatCustomerKey(1234567890)), 1234567890);
   EXPECT_EQ(ParseCustomerKey("C000000123"), 123);
   EXPECT_FALSE(ParseCustomerKey("X1").has_value());
 }

@@ -111,13 +111,16 @@ StatusOr<IdentityState> ReadIdentityState(store::Sql& sql) {
   IdentityState state;
   bool found = false;
   OMNI_RETURN_IF_ERROR(sql.Query(
-      "SELECT watermark, next_id, generation, settled_config, totals FROM identity_state WHERE id = 1", {},
+      "SELECT watermark, next_id, generation, settled_config, totals, updated_at_ms FROM identity_state "
+      "WHERE id = 1",
+      {},
       [&](const store::SqlRow& row) {
         state.watermark = row.Int(0);
         state.next_id = row.Int(1);
         state.generation = row.Int(2);
         state.settled_config = std::string(row.Text(3));
         state.totals = std::string(row.Text(4));
+        state.updated_at_ms = row.Int(5);
         found = true;
         return false;
       }));
@@ -125,13 +128,17 @@ StatusOr<IdentityState> ReadIdentityState(store::Sql& sql) {
   return state;
 }
 
-Status WriteIdentityState(store::Sql& sql, const IdentityState& state) {
-  return sql
-      .Execute(
-          "UPDATE identity_state SET watermark = ?, next_id = ?, generation = ?, updated_at_ms = ?, "
-          "settled_config = ?, totals = ? WHERE id = 1",
-          {state.watermark, state.next_id, state.generation + 1, NowMs(), state.settled_config, state.totals})
-      .status();
+Status WriteIdentityState(store::Sql& sql, const IdentityState& state, IdentityState* written) {
+  IdentityState next = state;
+  next.generation = state.generation + 1;
+  next.updated_at_ms = NowMs();
+  OMNI_RETURN_IF_ERROR(sql.Execute("UPDATE identity_state SET watermark = ?, next_id = ?, generation = ?, "
+                                   "updated_at_ms = ?, settled_config = ?, totals = ? WHERE id = 1",
+                                   {next.watermark, next.next_id, next.generation, next.updated_at_ms,
+                                    next.settled_config, next.totals})
+                           .status());
+  if (written) *written = std::move(next);
+  return Status::Ok();
 }
 
 BulkInsert::BulkInsert(store::Sql& sql, std::string head, int columns)

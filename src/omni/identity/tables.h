@@ -58,6 +58,7 @@ struct IdentityState {
   int64_t watermark = 0;
   int64_t next_id = 1;
   int64_t generation = 0;
+  int64_t updated_at_ms = 0;  // wall clock of the last write
   // IdentityConfig::Fingerprint() of the run that computed the stored
   // partition, and that partition's totals (resolver.cc). A writer that
   // changes the identity tables without recomputing the partition (erasure)
@@ -66,8 +67,9 @@ struct IdentityState {
   std::string totals;
 };
 StatusOr<IdentityState> ReadIdentityState(store::Sql& sql);
-// Inside a transaction: writes the state with generation + 1.
-Status WriteIdentityState(store::Sql& sql, const IdentityState& state);
+// Inside a transaction: writes the state with generation + 1 and
+// updated_at_ms = now; `written` (optional) receives the state as written.
+Status WriteIdentityState(store::Sql& sql, const IdentityState& state, IdentityState* written = nullptr);
 
 // Inserts rows into one table with multi-row VALUES statements (64 rows per
 // statement): at millions of rows the per-statement overhead, not SQLite's
