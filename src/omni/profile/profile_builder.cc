@@ -71,9 +71,15 @@ int64_t DaysBetween(int64_t from_ms, int64_t to_ms) {
 // whole catalogue, a customer touches a few dozen.
 class AffinityTally {
  public:
-  void Add(int32_t id, double weight) {
+  // Room for ids [0, names): Add then never grows (it runs for every
+  // weighted record of every customer, and the growth check kept it from
+  // being inlined).
+  void Reserve(size_t names) {
+    if (weight_.size() < names) weight_.resize(names, 0.0);
+  }
+  [[gnu::always_inline]] void Add(int32_t id, double weight) {
     const auto i = static_cast<size_t>(id);
-    if (i >= weight_.size()) weight_.resize(i + 1, 0.0);
+    if (i >= weight_.size()) [[unlikely]] weight_.resize(i + 1, 0.0);
     if (weight_[i] == 0) touched_.push_back(id);
     weight_[i] += weight;
   }
@@ -94,8 +100,19 @@ class AffinityTally {
       if (wa != wb) return wa > wb;
       return name_rank[static_cast<size_t>(a)] < name_rank[static_cast<size_t>(b)];
     };
-    std::partial_sort(touched_.begin(), touched_.begin() + static_cast<std::ptrdiff_t>(n), touched_.end(),
-                      stronger);
+    // The strongest n to the front, in order: an insertion into the short
+    // sorted front (most names are weaker than the n-th and cost one
+    // compare), which is the order partial_sort gives (`stronger` is a
+    // strict total order: ties go by name rank) without building a heap.
+    for (size_t i = 0; i < touched_.size(); ++i) {
+      size_t j = i;
+      if (i >= n) {
+        if (n == 0 || !stronger(touched_[i], touched_[n - 1])) continue;
+        std::swap(touched_[i], touched_[n - 1]);
+        j = n - 1;
+      }
+      for (; j > 0 && stronger(touched_[j], touched_[j - 1]); --j) std::swap(touched_[j], touched_[j - 1]);
+    }
     out.resize(n);
     for (size_t i = 0; i < n; ++i) {
       const double w = weight_[static_cast<size_t>(touched_[i])];
@@ -910,8 +927,14 @@ void ProfileBuilder::State::Assemble(int32_t c, Scratch& scratch, Profile& p) co
     }
   }
   if (preferred) p.preferred_channel = preferred->channel;
-  std::stable_sort(p.channels.begin(), p.channels.end(),
-                   [](const ChannelActivity& a, const ChannelActivity& b) { return a.events > b.events; });
+  // Most events first, ties in list order: an insertion sort (stable; a
+  // customer uses a handful of channels, and std::stable_sort allocated a
+  // buffer for every profile).
+  for (size_t i = 1; i < p.channels.size(); ++i) {
+    for (size_t j = i; j > 0 && p.channels[j].events > p.channels[j - 1].events; --j) {
+      std::swap(p.channels[j], p.channels[j - 1]);
+    }
+  }
 
   std::sort(showroom_orders.begin(), showroom_orders.end());
   p.store_to_online = std::unique(showroom_orders.begin(), showroom_orders.end()) - showroom_orders.begin();
@@ -976,6 +999,8 @@ Status ProfileBuilder::Emit(int32_t begin, int32_t end, const std::function<Stat
   const State& s = *s_;
   if (!s.finished) return FailedPrecondition("profile build: Emit() before Finish()");
   State::Scratch scratch;  // per call: concurrent calls share nothing they write
+  scratch.categories.Reserve(s.categories.size());
+  scratch.brands.Reserve(s.brands.size());
   Profile p;
   for (int32_t c = std::max(begin, 0); c < std::min(end, s.n); ++c) {
     if (s.acc[static_cast<size_t>(c)].events == 0) continue;

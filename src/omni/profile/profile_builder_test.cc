@@ -327,6 +327,39 @@ TEST_F(ProfileBuilderTest, CategoryAndBrandAffinity) {
   EXPECT_EQ(stats_.items, 3);
 }
 
+// More names than the profile keeps: exactly the strongest few, strongest
+// first, equal weights in name order; a second customer's tally starts from
+// nothing (the tally is reused from one profile to the next).
+TEST_F(ProfileBuilderTest, AffinitiesKeepTheStrongestFewInOrder) {
+  options_.top_categories = 3;
+  // Views per category path (weight 1 each); names inserted out of name order.
+  const std::vector<std::pair<std::string, int>> views = {
+      {"K8", 1}, {"K3", 4}, {"K5", 2}, {"K7", 4}, {"K1", 3}, {"K2", 2}, {"K6", 1}, {"K4", 1}};
+  for (const auto& [category, n] : views) Item("i" + category, category);
+  directory_.AddCard("A");
+  directory_.AddCard("B");
+  for (const auto& [category, n] : views) {
+    for (int k = 0; k < n; ++k) View(kAsOf - kDay, "web", "A", "i" + category);
+  }
+  View(kAsOf - kDay, "web", "B", "iK6");
+  View(kAsOf - kDay, "web", "B", "iK2");
+  View(kAsOf - kDay, "web", "B", "iK2");
+  auto p = Build();
+  const Profile& a = p.at("C1000");
+  ASSERT_EQ(a.categories.size(), 3u);
+  EXPECT_EQ(a.categories[0].name, "K3");  // 4, before K7 (4) by name
+  EXPECT_EQ(a.categories[1].name, "K7");
+  EXPECT_EQ(a.categories[2].name, "K1");  // 3
+  EXPECT_DOUBLE_EQ(a.categories[2].weight, 3);
+  EXPECT_DOUBLE_EQ(a.categories[0].share, 4.0 / 18);
+  const Profile& b = p.at("C1001");
+  ASSERT_EQ(b.categories.size(), 2u);
+  EXPECT_EQ(b.categories[0].name, "K2");
+  EXPECT_DOUBLE_EQ(b.categories[0].weight, 2);
+  EXPECT_DOUBLE_EQ(b.categories[0].share, 2.0 / 3);
+  EXPECT_EQ(b.categories[1].name, "K6");
+}
+
 TEST_F(ProfileBuilderTest, EventsAfterAsOfAndUnknownIdentifiersAreCounted) {
   directory_.AddCard("A");
   Buy(kAsOf - kDay, "web", "A", "i1", 5, "O1");
