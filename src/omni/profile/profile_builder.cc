@@ -574,7 +574,8 @@ void ProfileBuilder::State::SortByCustomer() {
     if (a.kind != b.kind) return a.kind < b.kind;
     return a.ref < b.ref;
   };
-  // Each customer's records on their own: two threads, half the customers each.
+  // Each customer's records on their own: two threads, half the records
+  // each (not half the customers: the early customers have most of them).
   auto sort_customers = [&](size_t begin, size_t end) {
     for (size_t c = begin; c < end; ++c) {
       auto first = activities.begin() + offsets[c];
@@ -583,8 +584,11 @@ void ProfileBuilder::State::SortByCustomer() {
     }
   };
   if (activities.size() >= 200'000) {
-    std::thread other(sort_customers, nn / 2, nn);
-    sort_customers(0, nn / 2);
+    const auto mid = static_cast<size_t>(
+        std::lower_bound(offsets.begin(), offsets.end() - 1, static_cast<int64_t>(activities.size() / 2)) -
+        offsets.begin());
+    std::thread other(sort_customers, mid, nn);
+    sort_customers(0, mid);
     other.join();
   } else {
     sort_customers(0, nn);
