@@ -13,9 +13,6 @@
 #include "omni/identity/erasure.h"
 #include "omni/identity/identity.h"
 #include "omni/identity/test_util.h"
-#include "omni/ingest/config_file.h"
-#include "omni/ingest/format.h"
-#include "omni/ingest/pipeline.h"
 
 namespace omni::identity {
 namespace {
@@ -104,18 +101,12 @@ void ExpectSame(const CustomerDirectory& got, const CustomerDirectory& want, Dat
 
 // The demo retailer (with shared devices), plus a merge that leaves an alias.
 void MakeStore(DataDir& d) {
-  const auto paths = demo::DemoPaths::Beside(d.path() + "/demo.jsonl");
   demo::DemoOptions options;
   options.customers = 300;
   options.events = 8000;
   options.seed = 11;
   options.shared_device_rate = 0.05;
-  ASSERT_TRUE(demo::GenerateDemo(options, paths).ok());
-  auto config = ingest::LoadIngestConfig(d.path());
-  ASSERT_TRUE(config.ok());
-  auto format = ingest::MakeFormat("jsonl", *config);
-  ASSERT_TRUE(format.ok());
-  ASSERT_TRUE(ingest::ImportFile(paths.events, "demo.jsonl", **format, d.store()).ok());
+  ImportDemo(d, options);
   // (Weak identifiers: no guard counts them.)
   d.Write({{"a1", {Cookie("alias-a"), Device("alias-a")}}, {"b1", {Cookie("alias-b"), Device("alias-b")}}});
   d.Resolve();

@@ -7,25 +7,11 @@
 #include "omni/demo/generator.h"
 #include "omni/identity/identity.h"
 #include "omni/identity/test_util.h"
-#include "omni/ingest/config_file.h"
-#include "omni/ingest/format.h"
-#include "omni/ingest/pipeline.h"
 
 namespace omni::identity {
 namespace {
 
 using namespace omni::identity::testing;  // NOLINT: test helpers
-
-// Demo data imported into `d` (not yet resolved).
-void ImportDemo(DataDir& d, const demo::DemoOptions& options) {
-  const auto paths = demo::DemoPaths::Beside(d.path() + "/demo.jsonl");
-  ASSERT_TRUE(demo::GenerateDemo(options, paths).ok());
-  auto config = ingest::LoadIngestConfig(d.path());
-  ASSERT_TRUE(config.ok());
-  auto format = ingest::MakeFormat("jsonl", *config);
-  ASSERT_TRUE(format.ok());
-  ASSERT_TRUE(ingest::ImportFile(paths.events, "demo.jsonl", **format, d.store()).ok());
-}
 
 TEST(DirectoryTest, AgreesWithTheIdentityTablesOnDemoData) {
   DataDir d("directory");

@@ -16,7 +16,11 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "omni/demo/generator.h"
 #include "omni/identity/identity.h"
+#include "omni/ingest/config_file.h"
+#include "omni/ingest/format.h"
+#include "omni/ingest/pipeline.h"
 #include "omni/store/sqlite_sql.h"
 #include "omni/store/store.h"
 
@@ -165,5 +169,17 @@ class DataDir {
   std::unique_ptr<store::Sql> sql_;
   int64_t next_ts_ = 0;
 };
+
+// Demo data generated beside the store and imported into `d` (not yet
+// resolved).
+inline void ImportDemo(DataDir& d, const demo::DemoOptions& options) {
+  const auto paths = demo::DemoPaths::Beside(d.path() + "/demo.jsonl");
+  ASSERT_TRUE(demo::GenerateDemo(options, paths).ok());
+  auto config = ingest::LoadIngestConfig(d.path());
+  ASSERT_TRUE(config.ok());
+  auto format = ingest::MakeFormat("jsonl", *config);
+  ASSERT_TRUE(format.ok());
+  ASSERT_TRUE(ingest::ImportFile(paths.events, "demo.jsonl", **format, d.store()).ok());
+}
 
 }  // namespace omni::identity::testing
