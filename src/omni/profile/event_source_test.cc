@@ -23,13 +23,17 @@ using testing::RandomStore;
 bool Same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
 
 // `channels`: the configured list (a channel not in it is indexed on first
-// use); `two_threads`: the snapshot is read on two threads however small.
+// use); `two_threads`: the snapshot is read, and the records sorted and the
+// lines renumbered, on two threads however small.
 std::vector<Profile> Build(RandomStore& data, bool from_columns, ProfileBuildStats* stats,
                            std::vector<std::string> channels = {"web", "app", "store"}, bool two_threads = false) {
   ProfileOptions options;
   options.as_of_ms = RandomStore::kStart + RandomStore::kSpanMs - 20LL * 86'400'000;  // some events after it
   options.channels = std::move(channels);
-  if (two_threads) options.two_thread_scan_min_events = 0;
+  if (two_threads) {
+    options.two_thread_scan_min_events = 0;
+    options.two_thread_sort_min_records = 0;
+  }
   ProfileBuilder builder(*data.directory, options);
   for (const ingest::Item& item : data.items) builder.AddItem(item);
   if (from_columns) {

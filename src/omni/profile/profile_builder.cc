@@ -584,7 +584,7 @@ void ProfileBuilder::State::SortByCustomer() {
       if (!std::is_sorted(first, last, by_time)) std::sort(first, last, by_time);
     }
   };
-  if (activities.size() >= 200'000) {
+  if (static_cast<int64_t>(activities.size()) >= options.two_thread_sort_min_records) {
     const auto mid = static_cast<size_t>(
         std::lower_bound(offsets.begin(), offsets.end() - 1, static_cast<int64_t>(activities.size() / 2)) -
         offsets.begin());
@@ -598,21 +598,41 @@ void ProfileBuilder::State::SortByCustomer() {
   // them (customer, then time): RFM, CLV and Assemble then read them in
   // sequence instead of taking a cache miss per line. Renumbering keeps the
   // order above (refs of one customer's equal-time records stay increasing).
-  std::vector<Line> ordered;
-  ordered.reserve(lines.size());
-  // The lines are read in customer order, i.e. scattered: ask for the line
-  // of a record further on while copying this one.
-  constexpr size_t kAhead = 16;
-  for (size_t i = 0; i < activities.size(); ++i) {
-    if (i + kAhead < activities.size()) {
-      const Activity& later = activities[i + kAhead];
-      if (later.kind == kPurchase || later.kind == kRefund) __builtin_prefetch(&lines[static_cast<size_t>(later.ref)]);
+  // Every line has exactly one record pointing at it.
+  auto is_line = [](const Activity& a) { return a.kind == kPurchase || a.kind == kRefund; };
+  std::vector<Line> ordered(lines.size());
+  // Records [begin, end) renumber their lines from `next` on; returns the
+  // number after the last. The lines are read in customer order, i.e.
+  // scattered: ask for the line of a record further on while copying this one.
+  auto renumber = [&](size_t begin, size_t end, size_t next) {
+    constexpr size_t kAhead = 16;
+    for (size_t i = begin; i < end; ++i) {
+      if (i + kAhead < end && is_line(activities[i + kAhead])) {
+        __builtin_prefetch(&lines[static_cast<size_t>(activities[i + kAhead].ref)]);
+      }
+      Activity& a = activities[i];
+      if (!is_line(a)) continue;
+      ordered[next] = lines[static_cast<size_t>(a.ref)];
+      a.ref = static_cast<int32_t>(next++);
     }
-    Activity& a = activities[i];
-    if (a.kind != kPurchase && a.kind != kRefund) continue;
-    ordered.push_back(lines[static_cast<size_t>(a.ref)]);
-    a.ref = static_cast<int32_t>(ordered.size() - 1);
+    return next;
+  };
+  // Two threads, half the records each; the second counts the lines of the
+  // first half to know where its own begin (a read of one byte a record).
+  size_t lines_done = 0;
+  if (static_cast<int64_t>(activities.size()) >= options.two_thread_sort_min_records) {
+    const size_t mid = activities.size() / 2;
+    std::thread other([&] {
+      size_t first = 0;
+      for (size_t i = 0; i < mid; ++i) first += is_line(activities[i]) ? 1 : 0;
+      lines_done = renumber(mid, activities.size(), first);
+    });
+    renumber(0, mid, 0);
+    other.join();
+  } else {
+    lines_done = renumber(0, activities.size(), 0);
   }
+  OMNI_CHECK(lines_done == lines.size());
   lines.swap(ordered);
 }
 

@@ -84,9 +84,12 @@ struct ProfileOptions {
   ClvOptions clv;                      // 12 months, 1% a month, 30 days a month
   double expected_purchases_days = 90;
   FitOptions fit;
-  // AddEvents reads the snapshot on two threads (each taking half of the
-  // customers) from this many events up; fewer are read on one.
+  // AddEvents reads the snapshot on two threads (each taking alternate runs
+  // of customers) from this many events up; fewer are read on one.
   int64_t two_thread_scan_min_events = 200'000;
+  // Finish time-sorts each customer's records and renumbers the purchase
+  // lines on two threads from this many activity records up.
+  int64_t two_thread_sort_min_records = 200'000;
   // Capacity hint (e.g. the store's event count) so the activity buffer is
   // reserved once instead of grown by copying; 0 = grow as needed.
   int64_t expected_events = 0;
