@@ -507,8 +507,10 @@ void ProfileBuilder::AddEvents(const store::EventColumns& columns, const std::ve
   }
   // Customers in alternate runs of 64 dense ids: the even runs on this
   // thread, the odd runs and the events of no customer on the other. Runs,
-  // not alternate ids, so the two threads do not write the same cache lines
-  // of the per-customer arrays (64 customers' slots are whole lines in each);
+  // not alternate ids, so the two threads seldom write the same cache line of
+  // the per-customer arrays (64 customers' slots are a multiple of 64 bytes in
+  // each: only a line at a run's edge can be shared, when an array does not
+  // start on a line);
   // alternate runs, not the lower and upper half, because dense ids follow
   // first appearance: the early customers have most of the events (on the
   // 10M demo the lower half had 76% of the records, and its thread was the
