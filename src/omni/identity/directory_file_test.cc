@@ -101,12 +101,7 @@ void ExpectSame(const CustomerDirectory& got, const CustomerDirectory& want, Dat
 
 // The demo retailer (with shared devices), plus a merge that leaves an alias.
 void MakeStore(DataDir& d) {
-  demo::DemoOptions options;
-  options.customers = 300;
-  options.events = 8000;
-  options.seed = 11;
-  options.shared_device_rate = 0.05;
-  ImportDemo(d, options);
+  ImportDemo(d, {.customers = 300, .events = 8000, .seed = 11, .shared_device_rate = 0.05});
   // (Weak identifiers: no guard counts them.)
   d.Write({{"a1", {Cookie("alias-a"), Device("alias-a")}}, {"b1", {Cookie("alias-b"), Device("alias-b")}}});
   d.Resolve();

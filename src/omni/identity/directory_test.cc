@@ -15,12 +15,7 @@ using namespace omni::identity::testing;  // NOLINT: test helpers
 
 TEST(DirectoryTest, AgreesWithTheIdentityTablesOnDemoData) {
   DataDir d("directory");
-  demo::DemoOptions options;
-  options.customers = 500;
-  options.events = 15000;
-  options.seed = 5;
-  options.shared_device_rate = 0.05;
-  ImportDemo(d, options);
+  ImportDemo(d, {.customers = 500, .events = 15000, .seed = 5, .shared_device_rate = 0.05});
   ResolveStats stats = d.Resolve();
   ASSERT_GT(stats.shared, 0);
 
@@ -94,11 +89,7 @@ TEST(DirectoryTest, AgreesWithTheIdentityTablesOnDemoData) {
 // table's order.
 TEST(DirectoryTest, ALoadOnTwoConnectionsWithoutValueMapsHoldsTheSameIdentifiers) {
   DataDir d("directory-halves");
-  demo::DemoOptions options;
-  options.customers = 300;
-  options.events = 6000;
-  options.seed = 9;
-  ImportDemo(d, options);
+  ImportDemo(d, {.customers = 300, .events = 6000, .seed = 9});
   d.Resolve();
 
   auto full = LoadDirectory(d.sql());

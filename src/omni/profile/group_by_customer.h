@@ -42,6 +42,16 @@ void GroupByCustomer(std::vector<Row>& rows, size_t customers, std::vector<int64
   const int parts = rows.size() >= two_threads_from ? 2 : 1;
   const size_t half = parts == 2 ? rows.size() / 2 : rows.size();
   std::vector<int64_t> next(kBuckets * static_cast<size_t>(parts));
+  // Runs step(part) for each part, the second on a thread of its own.
+  auto on_parts = [parts](const auto& step) {
+    if (parts == 2) {
+      std::thread other(step, 1);
+      step(0);
+      other.join();
+    } else {
+      step(0);
+    }
+  };
   for (int shift = 0; shift < bits; shift += kDigitBits) {
     auto digit = [shift](const Row& r) { return (r.customer >> shift) & (kBuckets - 1); };
     auto count = [&](int part) {
@@ -55,13 +65,7 @@ void GroupByCustomer(std::vector<Row>& rows, size_t customers, std::vector<int64
       const size_t end = part == 0 ? half : rows.size();
       for (size_t i = part == 0 ? 0 : half; i < end; ++i) buffer[static_cast<size_t>(slots[digit(rows[i])]++)] = rows[i];
     };
-    if (parts == 2) {
-      std::thread other(count, 1);
-      count(0);
-      other.join();
-    } else {
-      count(0);
-    }
+    on_parts(count);
     // Where each part's rows of each digit start: digit by digit, part 0 first.
     int64_t sum = 0;
     for (size_t b = 0; b < kBuckets; ++b) {
@@ -72,13 +76,7 @@ void GroupByCustomer(std::vector<Row>& rows, size_t customers, std::vector<int64
         sum += n;
       }
     }
-    if (parts == 2) {
-      std::thread other(move, 1);
-      move(0);
-      other.join();
-    } else {
-      move(0);
-    }
+    on_parts(move);
     rows.swap(buffer);
   }
 }

@@ -179,7 +179,9 @@ StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info,
 
 StatusOr<int64_t> ProfileStore::ReplaceProfiles(ProfileBuildInfo info, int64_t chunks, int threads,
                                                 const ChunkProducer& produce_chunk) {
-  const std::string row_placeholders = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  std::string row_placeholders = "(?";
+  for (size_t k = 1; k < kColumnCount; ++k) row_placeholders += ",?";
+  row_placeholders += ")";
   const std::string insert = std::string("INSERT INTO profiles(") + kColumns + ") VALUES " + row_placeholders;
   std::string insert_many = insert;
   for (size_t k = 1; k < kRowsPerInsert; ++k) insert_many += "," + row_placeholders;
